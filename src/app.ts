@@ -1,0 +1,183 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createAdminApp, type AdminActions, type AdminApp } from './admin/admin-app.js';
+import { createReadiness, type Readiness } from './admin/readiness.js';
+import { createJwksProvider } from './auth/jwks-provider.js';
+import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { TokenCache } from './auth/token-cache.js';
+import type { Config } from './config/schema.js';
+import { errorResponse } from './errors.js';
+import { createMetricsRegistry } from './metrics/registry.js';
+import { createUpstream } from './proxy/forward.js';
+import { createTokenIdentityResolver, type IdentityResolver } from './proxy/identity.js';
+import { createProxyHandler } from './proxy/proxy-server.js';
+import { createProxyMetrics, type ProxyMetrics } from './proxy/proxy-metrics.js';
+import { createRouteMatcher } from './proxy/route-match.js';
+import { createWebSocketProxy } from './proxy/websocket.js';
+
+/** What a test or main.ts may hand in instead of the defaults built from config. */
+export interface AppDeps {
+  logger: Logger;
+  registry?: Registry;
+  /** Wall clock, epoch ms (token expiry, cache TTLs). */
+  now?: () => number;
+  /** Replaces the identity resolver (tests of the proxy alone). */
+  resolver?: IdentityResolver;
+  fetch?: typeof fetch;
+}
+
+/** A part with background work or resources: started after listen, closed after drain. */
+export interface AppPart {
+  name: string;
+  start?(): void;
+  close(): Promise<void>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly readiness: Readiness;
+  readonly proxyServer: Server;
+  readonly admin: AdminApp;
+  readonly metrics: ProxyMetrics;
+  /** Starts background work (JWKS warm-up, zone loading, invalidation listeners). */
+  start(): void;
+  /** Releases pools, timers and connections; call after the listeners are closed. */
+  close(): Promise<void>;
+}
+
+/** Wires the parts from a validated config. No environment, no listening: see lifecycle.ts. */
+export function buildApp(config: Config, deps: AppDeps): App {
+  const { logger } = deps;
+  const registry = deps.registry ?? createMetricsRegistry({ defaultMetrics: true });
+  const now = deps.now ?? Date.now;
+  const readiness = createReadiness();
+  const parts: AppPart[] = [];
+
+  const jwks = config.jwksUrl
+    ? createJwksProvider({
+        url: config.jwksUrl,
+        timeoutMs: config.jwksTimeout,
+        cooldownMs: config.jwksCooldown,
+        maxAgeMs: config.jwksMaxAge,
+        registry,
+        logger,
+        now,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    : undefined;
+  if (jwks) parts.push({ name: 'jwks', start: () => void jwks.warm(), close: async () => undefined });
+
+  const tokenCache = new TokenCache({ maxEntries: config.tokenCacheMaxEntries, ttlCapMs: config.tokenCacheTtl, now });
+  const verifier = createJwtVerifier({
+    hsSecret: config.jwtSecret,
+    jwks,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    roles: config.jwtRoles.split(',').map((r) => r.trim()).filter(Boolean),
+    clockToleranceMs: config.jwtClockTolerance,
+    cache: tokenCache,
+    registry,
+    now,
+  });
+
+  const resolver = deps.resolver ?? createTokenIdentityResolver();
+
+  const upstream = createUpstream({
+    url: config.upstreamUrl,
+    connections: config.upstreamConnections,
+    headersTimeoutMs: config.upstreamTimeout,
+    bodyTimeoutMs: config.upstreamBodyTimeout,
+    connectTimeoutMs: config.upstreamConnectTimeout,
+    keepAliveTimeoutMs: config.upstreamKeepAliveTimeout,
+  });
+  parts.push({ name: 'upstream', close: () => upstream.close() });
+  const websocket = createWebSocketProxy({ target: config.upstreamUrl, timeoutMs: config.upstreamTimeout, logger });
+  parts.push({ name: 'websocket', close: async () => websocket.close() });
+
+  const metrics = createProxyMetrics(registry, () => performance.now());
+  const handler = createProxyHandler({
+    verifier,
+    resolver,
+    upstream,
+    websocket,
+    publicRoutes: createRouteMatcher(config.publicRoutes),
+    contextRoutes: createRouteMatcher(config.contextRoutes),
+    maxBodyBytes: config.maxBodySize,
+    trustForwardedHeaders: config.trustForwardedHeaders,
+    metrics,
+    logger,
+    accessLog: config.accessLog,
+    now: () => performance.now(),
+    isShuttingDown: () => readiness.shuttingDown,
+  });
+
+  const proxyServer = createServer(
+    {
+      maxHeaderSize: config.maxHeaderSize,
+      requestTimeout: config.requestTimeout,
+      headersTimeout: config.headersTimeout,
+      keepAliveTimeout: 65_000,
+    },
+    handler.handleRequest,
+  );
+  proxyServer.on('upgrade', handler.handleUpgrade);
+  proxyServer.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+    // Requests Node's parser refuses (RFC 9112 framing: CL+TE, bad chunking, oversize headers).
+    if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const { status, body } = errorResponse(tooLarge ? 'AUTHCTX_ERR_PROXY_HEADERS_TOO_LARGE' : 'AUTHCTX_ERR_PROXY_BAD_REQUEST');
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  const actions: AdminActions = {
+    async clearCaches() {
+      const tokens = tokenCache.size;
+      tokenCache.clear();
+      return { tokens };
+    },
+    async invalidate() {
+      return { invalidated: false };
+    },
+  };
+  const admin = createAdminApp({
+    registry,
+    logger,
+    readiness,
+    adminToken: config.adminToken,
+    stats: { tokens: () => ({ entries: tokenCache.size, max: config.tokenCacheMaxEntries }) },
+    actions,
+  });
+
+  return {
+    config,
+    logger,
+    registry,
+    readiness,
+    proxyServer,
+    admin,
+    metrics,
+    start() {
+      for (const part of parts) part.start?.();
+    },
+    async close() {
+      for (const part of [...parts].reverse()) {
+        try {
+          await part.close();
+        } catch (error) {
+          logger.warn({ err: error, part: part.name }, 'error while closing');
+        }
+      }
+    },
+  };
+}

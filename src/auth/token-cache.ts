@@ -1,0 +1,59 @@
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { VerifiedToken } from './verified-token.js';
+
+export interface TokenCacheOptions {
+  /** Bound on cached tokens; 0 disables the cache. */
+  maxEntries: number;
+  /** Cap on how long one verification is reused; never beyond the token's `exp`. */
+  ttlCapMs: number;
+  now: () => number;
+}
+
+interface Entry {
+  token: VerifiedToken;
+  validUntilMs: number;
+}
+
+/**
+ * Verified-token cache: repeat requests with the same token skip the signature check
+ * (HS256 ≈ 40 µs, ES256 ≈ 150 µs against ≈ 2 µs for this lookup). Keyed by a SHA-256 of
+ * the whole token, so a token that differs in any byte never hits another's entry.
+ */
+export class TokenCache {
+  readonly #lru: LRUCache<string, Entry> | undefined;
+  readonly #ttlCapMs: number;
+  readonly #now: () => number;
+
+  constructor(options: TokenCacheOptions) {
+    this.#lru = options.maxEntries > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries }) : undefined;
+    this.#ttlCapMs = options.ttlCapMs;
+    this.#now = options.now;
+  }
+
+  static keyOf(token: string): string {
+    return hash('sha256', token, 'base64url');
+  }
+
+  get(key: string): VerifiedToken | undefined {
+    const entry = this.#lru?.get(key);
+    if (!entry) return undefined;
+    if (entry.validUntilMs > this.#now()) return entry.token;
+    this.#lru!.delete(key);
+    return undefined;
+  }
+
+  set(key: string, token: VerifiedToken): void {
+    if (!this.#lru) return;
+    const validUntilMs = Math.min(token.expiresAtMs, this.#now() + this.#ttlCapMs);
+    if (validUntilMs > this.#now()) this.#lru.set(key, { token, validUntilMs });
+  }
+
+  get size(): number {
+    return this.#lru?.size ?? 0;
+  }
+
+  clear(): void {
+    this.#lru?.clear();
+  }
+}
