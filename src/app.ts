@@ -17,6 +17,10 @@ import { createProxyHandler } from './proxy/proxy-server.js';
 import { createProxyMetrics, type ProxyMetrics } from './proxy/proxy-metrics.js';
 import { createRouteMatcher } from './proxy/route-match.js';
 import { createWebSocketProxy } from './proxy/websocket.js';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from './cache/redis-client.js';
+import { composeContext } from './context/compose.js';
+import { composeZones } from './zones/compose.js';
 
 /** What a test or main.ts may hand in instead of the defaults built from config. */
 export interface AppDeps {
@@ -85,7 +89,26 @@ export function buildApp(config: Config, deps: AppDeps): App {
     now,
   });
 
-  const resolver = deps.resolver ?? createTokenIdentityResolver();
+  const redis = config.redisUrl
+    ? createRedisClient({ url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeout, logger, registry, name: 'cache' })
+    : undefined;
+  // Zone copies are large and rare: their own client, with a longer command timeout.
+  const zonesRedis = config.redisUrl && config.zonesSource !== 'none'
+    ? createRedisClient({ url: config.redisUrl, commandTimeoutMs: 1_000, logger, registry, name: 'zones' })
+    : undefined;
+  for (const client of [redis, zonesRedis]) {
+    if (client) parts.push({ name: 'redis', close: async () => client.disconnect() });
+  }
+
+  const zones = composeZones(config, { registry, logger, now, redis: zonesRedis as Redis | undefined });
+  if (zones) {
+    parts.push({ name: 'zones', start: () => zones.index.start(), close: () => zones.close() });
+    readiness.add(zones.readiness);
+  }
+
+  const context = deps.resolver ? undefined : composeContext(config, { registry, logger, now, redis, zones: zones?.index });
+  if (context) parts.push({ name: 'context', close: () => context.close() });
+  const resolver = deps.resolver ?? context?.resolver ?? createTokenIdentityResolver();
 
   const upstream = createUpstream({
     url: config.upstreamUrl,
@@ -141,23 +164,23 @@ export function buildApp(config: Config, deps: AppDeps): App {
   });
 
   const actions: AdminActions = {
-    async clearCaches() {
+    async clearCaches({ tier }) {
       const tokens = tokenCache.size;
       tokenCache.clear();
-      return { tokens };
+      const userContext = tier === 'memory' ? context?.resolver.clearLocal() : await context?.resolver.clear();
+      return { user_context: userContext ?? 0, tokens };
     },
-    async invalidate() {
-      return { invalidated: false };
+    async invalidate(email) {
+      return { invalidated: (await context?.resolver.invalidate(email)) ?? false };
     },
+    ...(zones ? { refreshZones: async () => ({ ...(await zones.index.refresh()) }) } : {}),
   };
-  const admin = createAdminApp({
-    registry,
-    logger,
-    readiness,
-    adminToken: config.adminToken,
-    stats: { tokens: () => ({ entries: tokenCache.size, max: config.tokenCacheMaxEntries }) },
-    actions,
-  });
+  const stats: Record<string, () => unknown> = {
+    user_context_cache: () => context?.stats() ?? { backend: 'none' },
+    zone_cache: () => (zones ? { cached_regions: zones.index.stats().regions, ...zones.index.stats() } : { source: 'none', cached_regions: 0 }),
+    token_cache: () => ({ entries: tokenCache.size, max: config.tokenCacheMaxEntries }),
+  };
+  const admin = createAdminApp({ registry, logger, readiness, adminToken: config.adminToken, stats, actions });
 
   return {
     config,

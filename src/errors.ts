@@ -13,6 +13,7 @@ export const errorCatalog = {
   AUTHCTX_ERR_CONTEXT_FORBIDDEN: { status: 403, message: 'no active employee for this token' },
   AUTHCTX_ERR_CONTEXT_UNAVAILABLE: { status: 503, message: 'the auth context source is unavailable' },
   AUTHCTX_ERR_CONTEXT_MALFORMED: { status: 503, message: 'the auth context source returned a malformed reply' },
+  AUTHCTX_ERR_CONTEXT_TIMEOUT: { status: 503, message: 'the auth context source did not answer in time' },
   // proxy/: the request and the backend
   AUTHCTX_ERR_PROXY_UPSTREAM_UNREACHABLE: { status: 502, message: 'the backend is unreachable' },
   AUTHCTX_ERR_PROXY_UPSTREAM_TIMEOUT: { status: 504, message: 'the backend did not answer in time' },
@@ -22,6 +23,10 @@ export const errorCatalog = {
   AUTHCTX_ERR_PROXY_OVERLOADED: { status: 503, message: 'authctx is overloaded, retry later' },
   AUTHCTX_ERR_PROXY_SHUTTING_DOWN: { status: 503, message: 'authctx is shutting down' },
   AUTHCTX_ERR_PROXY_NOT_FOUND: { status: 404, message: 'not found' },
+  // zones/: reference data (never on the request path; surfaces in logs, stats and the admin refresh route)
+  AUTHCTX_ERR_ZONES_UNAVAILABLE: { status: 503, message: 'the zone source is unavailable' },
+  AUTHCTX_ERR_ZONES_TIMEOUT: { status: 503, message: 'the zone source did not answer within the job timeout' },
+  AUTHCTX_ERR_ZONES_MALFORMED: { status: 503, message: 'the zone source returned malformed data' },
   // admin/
   AUTHCTX_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'an admin bearer token is required' },
   AUTHCTX_ERR_ADMIN_DISABLED: { status: 403, message: 'admin mutations are disabled: AUTHCTX_ADMIN_TOKEN is not set' },

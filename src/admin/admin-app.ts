@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { normalizeEmail } from '../cache/cache-key.js';
@@ -8,8 +8,11 @@ import type { Readiness } from './readiness.js';
 
 /** What the admin API can do; each part of the app contributes its piece in app.ts. */
 export interface AdminActions {
-  /** Clears every cache (contexts in all tiers, verified tokens, cached responses). */
-  clearCaches(): Promise<Record<string, number>>;
+  /**
+   * Clears every cache (contexts in all tiers, verified tokens, cached responses), or with
+   * `tier: 'memory'` only this replica's memory (what a restart would do; Redis keeps its entries).
+   */
+  clearCaches(options: { tier: 'all' | 'memory' }): Promise<Record<string, number>>;
   /** Drops one user's context everywhere (all tiers, all replicas). */
   invalidate(email: string): Promise<Record<string, unknown>>;
   /** Purges cached responses of a route (optionally one partition), fleet-wide. */
@@ -35,9 +38,10 @@ const maxEmailParamLength = 320;
 export function createAdminApp(options: AdminAppOptions) {
   const app = Fastify({
     loggerInstance: options.logger.child({ listener: 'admin' }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    maxParamLength: 1024,
+    // Long params reach the handler, which answers 400 (not fastify's 414) per DESIGN.
+    routerOptions: { maxParamLength: 16 * 1024 },
     return503OnClosing: false,
   });
   const tokenDigest = options.adminToken ? digest(options.adminToken) : undefined;
@@ -76,7 +80,11 @@ export function createAdminApp(options: AdminAppOptions) {
     for (const [name, section] of Object.entries(options.stats)) out[name] = await section();
     return out;
   });
-  app.post('/api/admin/cache/clear', { preHandler: requireToken }, async () => ({ cleared: await options.actions.clearCaches() }));
+  app.post<{ Querystring: { tier?: string } }>('/api/admin/cache/clear', { preHandler: requireToken }, async (request) => {
+    const tier = request.query.tier ?? 'all';
+    if (tier !== 'all' && tier !== 'memory') throw new AuthctxError('AUTHCTX_ERR_ADMIN_BAD_REQUEST', 'tier must be "all" or "memory"');
+    return { cleared: await options.actions.clearCaches({ tier }) };
+  });
   app.post<{ Params: { email: string } }>('/api/admin/cache/invalidate/:email', { preHandler: requireToken }, async (request) => {
     const raw = request.params.email;
     const email = raw.length <= maxEmailParamLength ? normalizeEmail(raw) : null;

@@ -14,11 +14,16 @@ export interface CacheStore<V> {
   get(key: string): Promise<V | undefined>;
   /**
    * Stores `value` until `ttlMs` from now (absolute: reads never extend it).
-   * `ttlMs` must be > 0.
+   * `ttlMs` must be a finite number > 0 (else the promise rejects with a `RangeError`: a
+   * programming error, unlike a store failure). Callers add jitter (`jitterTtl`) themselves.
    */
   set(key: string, value: V, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Deletes every key that starts with `prefix`; returns how many were deleted (best effort for redis). */
+  /**
+   * Deletes every key that starts with `prefix` (taken literally, never as a pattern); returns how
+   * many were deleted (best effort for redis). An empty prefix rejects with a `RangeError`: on a
+   * shared Redis it would delete other applications' keys.
+   */
   clear(prefix: string): Promise<number>;
   /** Entry counts per tier, for stats and the `authctx_cache_entries` gauge. */
   stats(): Promise<CacheStoreStats>;

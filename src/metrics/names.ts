@@ -19,7 +19,7 @@ export const metricNames = {
   cacheRequests: 'authctx_cache_requests_total', // {tier: memory|redis, result: hit|miss|stale|error}
   cacheEntries: 'authctx_cache_entries', // {tier}
   singleflightCoalesced: 'authctx_singleflight_coalesced_total',
-  redisUp: 'authctx_redis_connected', // 1 connected, 0 not
+  redisUp: 'authctx_redis_connected', // {client: cache|subscriber|publisher|zones} 1 connected, 0 not
   // context/
   sourceRequests: 'authctx_context_source_requests_total', // {source, outcome: found|not_found|error|timeout|malformed}
   sourceDuration: 'authctx_context_source_duration_seconds', // {source}

@@ -18,7 +18,7 @@ export function rawRequest(port: number, text: string | Buffer, options: { timeo
       socket.destroy();
       reject(new Error('raw request timed out'));
     }, options.timeoutMs ?? 5000);
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       const parsed = parse(Buffer.concat(chunks).toString('latin1'));
       if (parsed) {
