@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { AuthctxError, type ErrorCode } from '../errors.js';
@@ -29,6 +30,8 @@ export interface ForwardRequest {
   onDone: (status: number, upstreamError: ErrorCode | undefined) => void;
   /** Sends an authctx error when nothing has been written yet. */
   sendError: (res: ServerResponse, error: AuthctxError) => void;
+  /** Time to the backend's response headers, or to its failure (seconds). */
+  onUpstream?: ((seconds: number, outcome: 'response' | 'error') => void) | undefined;
 }
 
 export interface Upstream {
@@ -119,6 +122,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #done = false;
+  readonly #startMs = performance.now();
 
   constructor(request: ForwardRequest) {
     this.#request = request;
@@ -137,6 +141,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational: Node answers Expect itself
     const { res } = this.#request;
     this.#status = statusCode;
+    this.#request.onUpstream?.((performance.now() - this.#startMs) / 1000, 'response');
     res.writeHead(statusCode, statusMessage, outboundResponseHeaders(headers));
     res.on('drain', () => controller.resume());
   }
@@ -166,6 +171,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const tooLarge = error instanceof BodyTooLarge || error.cause instanceof BodyTooLarge;
+    if (!tooLarge) this.#request.onUpstream?.((performance.now() - this.#startMs) / 1000, 'error');
     const code = tooLarge ? 'AUTHCTX_ERR_PROXY_BODY_TOO_LARGE' : upstreamErrorCode(error);
     if (tooLarge) res.setHeader('connection', 'close');
     this.#request.sendError(res, new AuthctxError(code));

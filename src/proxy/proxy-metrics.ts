@@ -12,6 +12,8 @@ const routeKinds: readonly RouteKind[] = ['proxied', 'public', 'context', 'cache
 export interface ProxyMetrics {
   /** Records one finished request; `startMs` from `performance.now()`. */
   record(route: RouteKind, status: number, startMs: number, upstreamError: ErrorCode | undefined): void;
+  /** Records the backend's time to response headers (or to failure). */
+  recordUpstream(seconds: number, outcome: 'response' | 'error'): void;
   inFlight: number;
 }
 
@@ -40,8 +42,19 @@ export function createProxyMetrics(registry: Registry, now: () => number): Proxy
       bound.set(`${route}:${statusClass}`, { count: requests.labels(labels), time: duration.labels(labels) });
     }
   }
+  const upstream = getOrCreateHistogram(registry, {
+    name: metricNames.upstreamDuration,
+    help: 'Time from dispatch to the backend until its response headers (or failure)',
+    labelNames: ['outcome'] as const,
+    buckets: latencyBucketsSeconds,
+  });
+  const upstreamResponse = upstream.labels({ outcome: 'response' });
+  const upstreamError = upstream.labels({ outcome: 'error' });
   const metrics: ProxyMetrics = {
     inFlight: 0,
+    recordUpstream(seconds, outcome) {
+      (outcome === 'response' ? upstreamResponse : upstreamError).observe(seconds);
+    },
     record(route, status, startMs, upstreamError) {
       const statusClass = status === 0 ? 'aborted' : statusClasses[Math.floor(status / 100) - 1] ?? '5xx';
       const child = bound.get(`${route}:${statusClass}`)!;

@@ -113,6 +113,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       headers: forwardedHeaders(request, extra),
       maxBodyBytes: options.maxBodyBytes,
       sendError: (res, error) => sendError(res, error, request.requestId),
+      onUpstream: metrics.recordUpstream,
       onDone: (status, upstreamError) => finish(request, route, status, upstreamError),
     });
   }
