@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../support/app.js';
 import { headerValues, startOrigin, type Origin } from '../support/origin.js';
+import { createTokenIdentityResolver } from '../../src/proxy/identity.js';
 import { rawRequest } from '../support/raw-http.js';
 import { signToken } from '../support/tokens.js';
 
@@ -12,7 +13,8 @@ let token: string;
 
 beforeAll(async () => {
   origin = await startOrigin();
-  proxy = await startApp({ AUTHCTX_UPSTREAM_URL: origin.url, AUTHCTX_PUBLIC_ROUTES: '/health, GET /public/*' });
+  // The proxy alone: identity from the token, no context source.
+  proxy = await startApp({ AUTHCTX_UPSTREAM_URL: origin.url, AUTHCTX_PUBLIC_ROUTES: '/health, GET /public/*' }, { resolver: createTokenIdentityResolver() });
   token = await signToken({ sub: 'user-1', email: 'Rina@Example.com' });
 });
 
