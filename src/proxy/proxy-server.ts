@@ -3,7 +3,6 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { bearerToken, type JwtVerifier } from '../auth/jwt-verifier.js';
-import type { VerifiedToken } from '../auth/verified-token.js';
 import { AuthctxError, type ErrorCode } from '../errors.js';
 import type { Upstream } from './forward.js';
 import { readInboundHeaders, type InboundHeaders } from './hop-headers.js';
@@ -144,16 +143,20 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     reject(request, new AuthctxError('AUTHCTX_ERR_CONTEXT_UNAVAILABLE'));
   }
 
-  function withToken(request: Admitted, token: VerifiedToken): void {
-    let identity: Identity | Promise<Identity>;
+  /**
+   * Runs a step that answers synchronously when served from memory (no promise, no
+   * microtask on the hot path) or asynchronously otherwise; failures go to `failed`.
+   */
+  function step<T>(request: Admitted, produce: () => T | Promise<T>, next: (value: T) => void): void {
+    let value: T | Promise<T>;
     try {
-      identity = options.resolver.resolve(token);
+      value = produce();
     } catch (error) {
       failed(request, error);
       return;
     }
-    if (identity instanceof Promise) identity.then((id) => withIdentity(request, id), (error: unknown) => failed(request, error));
-    else withIdentity(request, identity);
+    if (value instanceof Promise) value.then(next, (error: unknown) => failed(request, error));
+    else next(value);
   }
 
   function admit(req: IncomingMessage, res: ServerResponse, upgrade: Admitted['upgrade']): Admitted {
@@ -194,21 +197,15 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     return undefined;
   }
 
-  function authenticate(request: Admitted, next: (token: VerifiedToken) => void): void {
+  function authenticate(request: Admitted): void {
     const token = bearerToken(request.inbound.authorization);
     if (token === undefined) {
       reject(request, new AuthctxError('AUTHCTX_ERR_AUTH_MISSING_TOKEN'));
       return;
     }
-    let verified: VerifiedToken | Promise<VerifiedToken>;
-    try {
-      verified = options.verifier.verify(token);
-    } catch (error) {
-      failed(request, error);
-      return;
-    }
-    if (verified instanceof Promise) verified.then(next, (error: unknown) => failed(request, error));
-    else next(verified);
+    step(request, () => options.verifier.verify(token), (verified) =>
+      step(request, () => options.resolver.resolve(verified), (identity) => withIdentity(request, identity)),
+    );
   }
 
   function handle(request: Admitted): void {
@@ -222,7 +219,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       forward(request, 'public', []);
       return;
     }
-    authenticate(request, (token) => withToken(request, token));
+    authenticate(request);
   }
 
   return {
