@@ -21,6 +21,9 @@ import type { Redis } from 'ioredis';
 import { createRedisClient } from './cache/redis-client.js';
 import { composeContext } from './context/compose.js';
 import { composeZones } from './zones/compose.js';
+import { composeResponseCache } from './response-cache/compose.js';
+import { composeInvalidation } from './invalidation/compose.js';
+import { createOverloadGuard } from './proxy/overload.js';
 
 /** What a test or main.ts may hand in instead of the defaults built from config. */
 export interface AppDeps {
@@ -106,8 +109,22 @@ export function buildApp(config: Config, deps: AppDeps): App {
     readiness.add(zones.readiness);
   }
 
-  const context = deps.resolver ? undefined : composeContext(config, { registry, logger, now, redis, zones: zones?.index });
+  const invalidation = deps.resolver ? undefined : composeInvalidation(config, { registry, logger, redis });
+  const context = deps.resolver
+    ? undefined
+    : composeContext(config, {
+        registry,
+        logger,
+        now,
+        redis,
+        zones: zones?.index,
+        ...(invalidation ? { onInvalidate: invalidation.onInvalidate, maxEntryAgeMs: invalidation.maxEntryAgeMs } : {}),
+      });
   if (context) parts.push({ name: 'context', close: () => context.close() });
+  if (context && invalidation) {
+    invalidation.bind(context.resolver);
+    parts.push({ name: 'invalidation', start: () => invalidation.start(), close: () => invalidation.close() });
+  }
   const resolver = deps.resolver ?? context?.resolver ?? createTokenIdentityResolver();
 
   const upstream = createUpstream({
@@ -121,8 +138,17 @@ export function buildApp(config: Config, deps: AppDeps): App {
   parts.push({ name: 'upstream', close: () => upstream.close() });
   const websocket = createWebSocketProxy({ target: config.upstreamUrl, timeoutMs: config.upstreamTimeout, logger });
   parts.push({ name: 'websocket', close: async () => websocket.close() });
+  const responseCache = composeResponseCache(config, { registry, logger, now, redis, upstream });
+  if (responseCache) parts.push({ name: 'response-cache', close: () => responseCache.close() });
 
   const metrics = createProxyMetrics(registry, () => performance.now());
+  const overload = createOverloadGuard({
+    maxInFlight: config.maxInFlight,
+    maxEventLoopDelayMs: config.maxEventLoopDelay,
+    inFlight: () => metrics.inFlight,
+    registry,
+  });
+  parts.push({ name: 'overload', start: () => overload.start(), close: async () => overload.close() });
   const handler = createProxyHandler({
     verifier,
     resolver,
@@ -137,6 +163,8 @@ export function buildApp(config: Config, deps: AppDeps): App {
     accessLog: config.accessLog,
     now: () => performance.now(),
     isShuttingDown: () => readiness.shuttingDown,
+    responseCache,
+    admit: config.maxInFlight > 0 || config.maxEventLoopDelay > 0 ? overload.admit : undefined,
   });
 
   const proxyServer = createServer(
@@ -149,6 +177,11 @@ export function buildApp(config: Config, deps: AppDeps): App {
     handler.handleRequest,
   );
   proxyServer.on('upgrade', handler.handleUpgrade);
+  // authctx is a reverse proxy: CONNECT tunnels are refused, not silently dropped.
+  proxyServer.on('connect', (_req, socket: Socket) => {
+    const { status, body } = errorResponse('AUTHCTX_ERR_PROXY_BAD_REQUEST', 'CONNECT is not supported');
+    socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   proxyServer.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
     // Requests Node's parser refuses (RFC 9112 framing: CL+TE, bad chunking, oversize headers).
     if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
@@ -168,17 +201,21 @@ export function buildApp(config: Config, deps: AppDeps): App {
       const tokens = tokenCache.size;
       tokenCache.clear();
       const userContext = tier === 'memory' ? context?.resolver.clearLocal() : await context?.resolver.clear();
-      return { user_context: userContext ?? 0, tokens };
+      if (tier !== 'memory') await invalidation?.publishClear();
+      const responses = await responseCache?.clear(tier);
+      return { user_context: userContext ?? 0, tokens, ...(responseCache ? { responses: responses ?? 0 } : {}) };
     },
     async invalidate(email) {
       return { invalidated: (await context?.resolver.invalidate(email)) ?? false };
     },
+    ...(responseCache ? { purge: (input) => responseCache.purge(input) } : {}),
     ...(zones ? { refreshZones: async () => ({ ...(await zones.index.refresh()) }) } : {}),
   };
   const stats: Record<string, () => unknown> = {
     user_context_cache: () => context?.stats() ?? { backend: 'none' },
     zone_cache: () => (zones ? { cached_regions: zones.index.stats().regions, ...zones.index.stats() } : { source: 'none', cached_regions: 0 }),
     token_cache: () => ({ entries: tokenCache.size, max: config.tokenCacheMaxEntries }),
+    response_cache: () => responseCache?.stats() ?? { routes: {} },
   };
   const admin = createAdminApp({ registry, logger, readiness, adminToken: config.adminToken, stats, actions });
 

@@ -120,7 +120,9 @@ function checkCombinations(config: Config, problems: string[]): void {
   if (config.zonesSource === 'bigquery' && !config.bigqueryQuery && !config.bigqueryDataset) {
     problems.push('AUTHCTX_ZONES_SOURCE=bigquery needs AUTHCTX_BIGQUERY_DATASET or AUTHCTX_BIGQUERY_QUERY');
   }
-  if (config.listen.port !== 0 && config.listen.port === config.adminListen.port && config.listen.host === config.adminListen.host) {
+  // An option that failed to parse is absent here: its own problem is already listed.
+  const { listen, adminListen } = config as Partial<Config>;
+  if (listen && adminListen && listen.port !== 0 && listen.port === adminListen.port && listen.host === adminListen.host) {
     problems.push('AUTHCTX_LISTEN and AUTHCTX_ADMIN_LISTEN must differ: admin paths are never served on the proxy port');
   }
 }

@@ -12,6 +12,7 @@ import {
   type Parser,
 } from './option-types.js';
 import { parseRouteList } from '../proxy/route-match.js';
+import { parseCachedRoutes } from '../response-cache/cached-routes.js';
 
 /**
  * One option: its environment name, YAML key (the schema key), parser and default.
@@ -80,6 +81,9 @@ export const configSchema = {
   sourceRetries: option({ env: 'AUTHCTX_SOURCE_RETRIES', parse: intType(0, 5), default: 2, doc: 'retries on connection errors, with backoff' }),
   notifyChannel: option({ env: 'AUTHCTX_NOTIFY_CHANNEL', parse: sqlIdentifierType, default: 'authctx_invalidate', doc: 'Postgres channel the migration\'s triggers notify' }),
   databaseListen: option({ env: 'AUTHCTX_DATABASE_LISTEN', parse: boolType, default: true, doc: 'LISTEN for invalidations when AUTHCTX_DATABASE_URL is set' }),
+  invalidationGrace: option({ env: 'AUTHCTX_INVALIDATION_GRACE', parse: durationType, default: 5_000, doc: 'while the Redis invalidation subscription or the Postgres LISTEN is down, cached contexts older than this are re-read (bounds how long a missed invalidation can live)' }),
+  circuitFailures: option({ env: 'AUTHCTX_CIRCUIT_FAILURES', parse: intType(1, 1_000), default: 5, doc: 'consecutive failures of the context source (or of Redis) that open its circuit breaker' }),
+  circuitCooldown: option({ env: 'AUTHCTX_CIRCUIT_COOLDOWN', parse: durationType, default: 2_000, doc: 'how long an open circuit refuses calls before one probe is let through' }),
 
   redisUrl: option({ env: 'REDIS_URL', parse: urlType(['redis:', 'rediss:', 'redis+sentinel:', 'sentinel:', 'redis+cluster:']), default: undefined, secret: 'url', doc: 'Redis (L2 + invalidation fan-out); unset → memory only' }),
   redisCommandTimeout: option({ env: 'AUTHCTX_REDIS_COMMAND_TIMEOUT', parse: durationType, default: 50, doc: 'a Redis command slower than this is a miss' }),
@@ -103,7 +107,9 @@ export const configSchema = {
 
   contextRoutes: option({ env: 'AUTHCTX_CONTEXT_ROUTES', parse: parseRouteList, default: [{ method: 'GET', path: '/api/auth/context', prefix: false }], doc: 'routes answered by authctx itself' }),
   publicRoutes: option({ env: 'AUTHCTX_PUBLIC_ROUTES', parse: parseRouteList, default: [{ method: undefined, path: '/health', prefix: false }], doc: 'routes forwarded without auth' }),
-  cachedRoutes: option({ env: 'AUTHCTX_CACHED_ROUTES', parse: stringType, default: undefined, doc: 'backend responses cached per context partition' }),
+  cachedRoutes: option({ env: 'AUTHCTX_CACHED_ROUTES', parse: parseCachedRoutes, default: undefined, doc: 'backend responses cached per context partition: ";"-separated "GET PATH ttl=DURATION vary=FIELD,… [query=PARAM,…] [swr=DURATION] [max-size=SIZE] [name=NAME]"' }),
+  responseCacheMaxEntries: option({ env: 'AUTHCTX_RESPONSE_CACHE_MAX_ENTRIES', parse: intType(1, 10_000_000), default: 10_000, doc: 'cached responses held in memory (per replica)' }),
+  responseCacheMaxBytes: option({ env: 'AUTHCTX_RESPONSE_CACHE_MAX_BYTES', parse: sizeType, default: 64 * 1024 ** 2, doc: 'bytes of cached responses held in memory (per replica)' }),
 
   maxInFlight: option({ env: 'AUTHCTX_MAX_IN_FLIGHT', parse: intType(0, 1_000_000), default: 0, doc: 'in-flight requests above which new ones get 503 + Retry-After (0 = no limit)' }),
   maxEventLoopDelay: option({ env: 'AUTHCTX_MAX_EVENT_LOOP_DELAY', parse: durationType, default: 0, doc: 'event-loop delay above which new requests get 503 + Retry-After (0 = off)' }),

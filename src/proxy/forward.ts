@@ -32,6 +32,19 @@ export interface ForwardRequest {
   sendError: (res: ServerResponse, error: AuthctxError) => void;
   /** Time to the backend's response headers, or to its failure (seconds). */
   onUpstream?: ((seconds: number, outcome: 'response' | 'error') => void) | undefined;
+  /** Sees the response while it streams to the client (the response cache captures with it). */
+  tap?: ResponseTap | undefined;
+}
+
+/** An observer of one forwarded response; it never alters what the client receives. */
+export interface ResponseTap {
+  /** The backend's status and headers (after they were written); return false to see nothing more. */
+  start(status: number, headers: Record<string, string | string[] | undefined>): boolean;
+  data(chunk: Buffer): void;
+  /** The whole body reached the client. */
+  end(): void;
+  /** The exchange failed or the client went away: what was seen is incomplete. */
+  abort(): void;
 }
 
 export interface Upstream {
@@ -119,6 +132,7 @@ export function upstreamErrorCode(error: unknown): ErrorCode {
 
 class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #request: ForwardRequest;
+  #tap: ResponseTap | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #done = false;
@@ -126,6 +140,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   constructor(request: ForwardRequest) {
     this.#request = request;
+    this.#tap = request.tap;
     request.res.once('close', () => {
       // The client went away (or we finished): release the upstream socket either way.
       if (!this.#done) this.#controller?.abort(new Error('client closed the connection'));
@@ -144,21 +159,25 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#request.onUpstream?.((performance.now() - this.#startMs) / 1000, 'response');
     res.writeHead(statusCode, statusMessage, outboundResponseHeaders(headers));
     res.on('drain', () => controller.resume());
+    if (this.#tap && !this.#tap.start(statusCode, headers)) this.#tap = undefined;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#tap?.data(chunk);
     if (!this.#request.res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
     this.#done = true;
     this.#request.res.end();
+    this.#tap?.end();
     this.#request.onDone(this.#status, undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return;
     this.#done = true;
+    this.#tap?.abort();
     const { res, req } = this.#request;
     if (res.destroyed) {
       this.#request.onDone(0, undefined);

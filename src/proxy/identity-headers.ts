@@ -32,13 +32,17 @@ export function isIdentityHeader(name: string): boolean {
  * Printable ASCII passes as is. Control characters (CR, LF, NUL, any C0 or DEL) are
  * refused: they would split or break the header block (undici CVE-2022-31150).
  * Non-ASCII text is percent-encoded as UTF-8 (RFC 3986 §2.1), since HTTP/1.1 field
- * values are bytes and Node would otherwise write them as Latin-1.
+ * values are bytes and Node would otherwise write them as Latin-1. Text that is not
+ * well-formed UTF-16 (a lone surrogate) is refused.
  */
 export function encodeHeaderValue(value: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/^[\x20-\x7e]*$/.test(value)) return value;
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) return undefined;
+  // A lone UTF-16 surrogate (possible in a JWT claim: JSON allows "\ud800") has no UTF-8
+  // form; encodeURIComponent would throw. Refuse it like a control character.
+  if (/\p{Cs}/u.test(value)) return undefined;
   return encodeURIComponent(value);
 }
 

@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { bearerToken, type JwtVerifier } from '../auth/jwt-verifier.js';
 import { AuthctxError, type ErrorCode } from '../errors.js';
-import type { Upstream } from './forward.js';
+import type { ResponseCache } from '../response-cache/response-cache.js';
+import type { ResponseTap, Upstream } from './forward.js';
 import { readInboundHeaders, type InboundHeaders } from './hop-headers.js';
 import type { Identity, IdentityResolver } from './identity.js';
 import type { ProxyMetrics, RouteKind } from './proxy-metrics.js';
@@ -28,6 +29,8 @@ export interface ProxyHandlerOptions {
   isShuttingDown: () => boolean;
   /** Overload guard: a code to refuse with at once, or undefined to admit the request. */
   admit?: (() => ErrorCode | undefined) | undefined;
+  /** Cached routes (AUTHCTX_CACHED_ROUTES); unset → no lookup at all on the request path. */
+  responseCache?: ResponseCache | undefined;
 }
 
 export interface ProxyHandler {
@@ -99,7 +102,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     return headers;
   }
 
-  function forward(request: Admitted, route: RouteKind, extra: readonly string[]): void {
+  function forward(request: Admitted, route: RouteKind, extra: readonly string[], tap?: ResponseTap): void {
     if (request.upgrade) {
       forwardUpgrade(request, route, extra);
       return;
@@ -114,6 +117,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
       sendError: (res, error) => sendError(res, error, request.requestId),
       onUpstream: metrics.recordUpstream,
       onDone: (status, upstreamError) => finish(request, route, status, upstreamError),
+      tap,
     });
   }
 
@@ -129,9 +133,27 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
   function withIdentity(request: Admitted, identity: Identity): void {
     if (request.canonical !== undefined && options.contextRoutes.matches(request.method, request.canonical)) {
       answerContext(request, identity);
-    } else {
-      forward(request, 'proxied', identity.headerPairs);
+      return;
     }
+    const cache = options.responseCache;
+    const cached = cache && request.upgrade === undefined && request.canonical !== undefined ? cache.match(request.method, request.canonical) : undefined;
+    if (cached) {
+      cache!.serve({
+        route: cached,
+        method: request.method,
+        path: request.canonical!,
+        query: request.query,
+        context: identity.context,
+        req: request.req,
+        res: request.res,
+        requestId: request.requestId,
+        forward: (tap) => forward(request, 'cached', identity.headerPairs, tap),
+        upstreamHeaders: () => forwardedHeaders(request, identity.headerPairs),
+        done: (status) => finish(request, 'cached', status, undefined),
+      });
+      return;
+    }
+    forward(request, 'proxied', identity.headerPairs);
   }
 
   function failed(request: Admitted, error: unknown): void {
