@@ -34,6 +34,8 @@ export function createProxyMetrics(registry: Registry, now: () => number): Proxy
     help: 'Backend failures by kind',
     labelNames: ['kind'] as const,
   });
+  // Zero series exist from the start, so dashboards and alerts see 0 rather than nothing.
+  for (const kind of ['timeout', 'unreachable']) upstreamErrors.labels({ kind }).inc(0);
   // Pre-bound children: label lookup costs more than the increment itself on the hot path.
   const bound = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
   for (const route of routeKinds) {
