@@ -39,7 +39,7 @@ describe('file zone source', () => {
     const csv = await load(new URL('../../config/zones.example.csv', import.meta.url).pathname);
     const json = await load(new URL('../../config/zones.example.json', import.meta.url).pathname);
     expect(Object.fromEntries(csv)).toEqual(Object.fromEntries(json));
-    expect([...csv.keys()].sort()).toEqual(['BDG', 'DPS', 'JKT', 'MDN', 'SBY']);
+    expect([...csv.keys()].sort()).toEqual(['BDG', 'DPS', 'JKT', 'MDN', 'MKS', 'SBY', 'SMG']);
     expect(csv.get('JKT')).toContain('JKT-01');
   });
 
