@@ -15,6 +15,11 @@ export interface MemoryStoreOptions<V> {
    * Called once per `set`, so keep it cheap (e.g. the length of the JSON the source returned).
    */
   sizeOf?: (value: V) => number;
+  /**
+   * Bound on the sum of `sizeOf` (bytes); beyond it least recently used entries are evicted, and
+   * one entry larger than it is not stored. Needs `sizeOf`. Default: no byte bound.
+   */
+  maxBytes?: number;
 }
 
 /** The L1 tier. Besides the port, it offers synchronous reads for the hot path. */
@@ -57,7 +62,7 @@ export function createMemoryStore<V>(options: MemoryStoreOptions<V>): MemoryStor
     // `ttlResolution` ms behind a timer, which a fake clock could not move.
     ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
     ...(sizeOf
-      ? { maxEntrySize: Number.MAX_SAFE_INTEGER, sizeCalculation: (box: Box<V>) => Math.max(1, Math.ceil(sizeOf(box.value))) }
+      ? { ...(options.maxBytes ? { maxSize: options.maxBytes } : {}), maxEntrySize: options.maxBytes ?? Number.MAX_SAFE_INTEGER, sizeCalculation: (box: Box<V>) => Math.max(1, Math.ceil(sizeOf(box.value))) }
       : {}),
   });
 

@@ -37,8 +37,8 @@ export const metricNames = {
   invalidationSubscribed: 'authctx_invalidation_subscribed', // {channel: redis|postgres} 1/0
   // response cache (cached routes)
   responseCacheRequests: 'authctx_response_cache_requests_total', // {route: <configured name>, result: hit|miss|stale|bypass}
-  responseCacheEntries: 'authctx_response_cache_entries',
-  responseCacheBytes: 'authctx_response_cache_bytes',
+  responseCacheEntries: 'authctx_response_cache_entries', // {route}: this replica's memory tier
+  responseCacheBytes: 'authctx_response_cache_bytes', // {route}: this replica's memory tier
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];
