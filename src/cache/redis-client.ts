@@ -92,6 +92,10 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
     enableOfflineQueue: false,
     lazyConnect: false,
     connectionName: `authctx-${name}`,
+    // ioredis arms a ref'd timer of this length on disconnect() and only clears it on the
+    // socket's 'close', which never comes again for a socket that already failed (Redis down):
+    // the default 2 s would hold the process that long after a clean shutdown.
+    disconnectTimeout: 200,
     enableAutoPipelining: options.autoPipelining ?? false,
   } satisfies RedisOptions;
 

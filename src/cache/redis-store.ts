@@ -45,6 +45,12 @@ export interface RedisStoreOptions<V> {
   maxStatsIterations?: number;
   /** `close()` also quits the client. Default false: the client may be shared (pub/sub, zones). */
   ownsClient?: boolean;
+  /**
+   * A circuit breaker (`createCircuitBreaker({ dependency: 'redis' })`) around get/set/delete:
+   * while it is open these are misses/no-ops at once instead of each waiting for the command
+   * timeout of a hung Redis. Default none.
+   */
+  circuit?: { allowRequest(): boolean; onSuccess(): void; onFailure(): void };
 }
 
 export interface RedisStore<V> extends CacheStore<V> {
@@ -76,10 +82,21 @@ export function createRedisStore<V>(options: RedisStoreOptions<V>): RedisStore<V
   const maxClearIterations = options.maxClearIterations ?? 10_000;
   const maxStatsIterations = options.maxStatsIterations ?? 200;
 
+  const { circuit } = options;
+
   function failed(kind: string, cause: unknown): undefined {
     error?.inc();
+    // An undecodable value is a data problem: Redis itself answered.
+    if (kind !== 'decode') circuit?.onFailure();
     limiter.warn(kind, cause, `redis cache ${kind} failed; treated as a miss`);
     return undefined;
+  }
+
+  /** False (counted as an error, not logged) while the circuit refuses calls. */
+  function allowed(): boolean {
+    if (!circuit || circuit.allowRequest()) return true;
+    error?.inc();
+    return false;
   }
 
   function decodeOrDrop(key: string, text: string): { value: V } | undefined {
@@ -117,12 +134,14 @@ export function createRedisStore<V>(options: RedisStoreOptions<V>): RedisStore<V
   return {
     name: 'redis',
     async get(key) {
+      if (!allowed()) return undefined;
       let text: string | null;
       try {
         text = await client.get(key);
       } catch (cause) {
         return failed('get', cause);
       }
+      circuit?.onSuccess();
       if (text === null) {
         miss?.inc();
         return undefined;
@@ -132,6 +151,7 @@ export function createRedisStore<V>(options: RedisStoreOptions<V>): RedisStore<V
       return decoded?.value;
     },
     async getWithTtl(key) {
+      if (!allowed()) return undefined;
       let replies: Array<[Error | null, unknown]> | null;
       try {
         replies = await client.pipeline().get(key).pttl(key).exec();
@@ -141,6 +161,7 @@ export function createRedisStore<V>(options: RedisStoreOptions<V>): RedisStore<V
       const [getReply, ttlReply] = replies ?? [];
       const replyError = getReply?.[0] ?? ttlReply?.[0];
       if (!getReply || !ttlReply || replyError) return failed('get', replyError ?? new Error('empty pipeline reply'));
+      circuit?.onSuccess();
       const text = getReply[1];
       const ttlMs = Number(ttlReply[1]);
       // PTTL -2: the key expired between GET and PTTL.
@@ -155,15 +176,19 @@ export function createRedisStore<V>(options: RedisStoreOptions<V>): RedisStore<V
     },
     async set(key, value, ttlMs) {
       assertTtl(ttlMs);
+      if (!allowed()) return;
       try {
         await client.set(key, codec.encode(value), 'PX', Math.ceil(ttlMs));
+        circuit?.onSuccess();
       } catch (cause) {
         failed('set', cause);
       }
     },
     async delete(key) {
+      if (!allowed()) return;
       try {
         await client.unlink(key);
+        circuit?.onSuccess();
       } catch (cause) {
         failed('delete', cause);
       }

@@ -11,6 +11,7 @@ import { createPostgresSource } from './postgres-source.js';
 import { createSupabaseSource } from './supabase-source.js';
 import { parseUserContext } from './validate-context.js';
 import { createContextResolver, type CachedContext, type ContextResolver, type ZoneLookup } from './resolver.js';
+import { createCircuitBreaker, withCircuitBreaker } from './circuit-breaker.js';
 
 export interface ContextPart {
   resolver: ContextResolver;
@@ -23,10 +24,21 @@ export interface ContextPart {
 /** Builds the configured source and cache tiers and the resolver over them. */
 export function composeContext(
   config: Config,
-  deps: { registry: Registry; logger: Logger; now: () => number; redis: RedisClient | undefined; zones: ZoneLookup | undefined; onInvalidate?: (email: string) => void },
+  deps: {
+    registry: Registry;
+    logger: Logger;
+    now: () => number;
+    redis: RedisClient | undefined;
+    zones: ZoneLookup | undefined;
+    onInvalidate?: (email: string) => void;
+    /** From the invalidation part: shortens what is trusted while a channel is down. */
+    maxEntryAgeMs?: () => number;
+  },
 ): ContextPart {
   const { registry, logger, now } = deps;
-  const source = config.source === 'postgres' ? createPostgresSource({
+  const breaker = (dependency: 'source' | 'redis') =>
+    createCircuitBreaker({ dependency, failureThreshold: config.circuitFailures, coolDownMs: config.circuitCooldown, now: () => performance.now(), registry, logger });
+  const rawSource = config.source === 'postgres' ? createPostgresSource({
     connectionString: config.databaseUrl!,
     functionName: config.rpcFunction,
     timeoutMs: config.sourceTimeout,
@@ -46,9 +58,10 @@ export function composeContext(
     logger,
     now,
   });
+  const source = withCircuitBreaker(rawSource, breaker('source'));
   const l1 = createMemoryStore<CachedContext>({ maxEntries: config.cacheMaxEntries, registry, now });
   const store: CacheStore<CachedContext> = deps.redis
-    ? createTieredStore({ l1, l2: createRedisStore<CachedContext>({ client: deps.redis, codec: createJsonCodec(isCachedContext), registry, logger }) })
+    ? createTieredStore({ l1, l2: createRedisStore<CachedContext>({ client: deps.redis, codec: createJsonCodec(isCachedContext), registry, logger, circuit: breaker('redis') }) })
     : l1;
   const resolver = createContextResolver({
     source,
@@ -61,6 +74,7 @@ export function composeContext(
     ttlJitter: config.cacheTtlJitter,
     refreshAheadFraction: 0.1,
     onInvalidate: deps.onInvalidate,
+    maxEntryAgeMs: deps.maxEntryAgeMs,
     registry,
     logger,
     now,

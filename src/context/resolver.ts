@@ -53,6 +53,13 @@ export interface ContextResolverOptions {
   refreshAheadFraction?: number;
   /** Called after a local invalidation (fan-out to other replicas). */
   onInvalidate?: ((email: string) => void) | undefined;
+  /**
+   * The age (now − `at`, ms) past which a cached context is treated as expired in every tier.
+   * Infinity while every invalidation channel is subscribed; `AUTHCTX_INVALIDATION_GRACE` while
+   * one is down, so an invalidation this replica may have missed lives at most that long.
+   * Read on every request: keep it O(1). Default: always Infinity.
+   */
+  maxEntryAgeMs?: (() => number) | undefined;
   registry: Registry;
   logger: Logger;
   now: () => number;
@@ -87,6 +94,8 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
   const { source, store, l1, logger, now } = options;
   const random = options.random ?? Math.random;
   const refreshAheadFraction = options.refreshAheadFraction ?? 0;
+  const maxEntryAgeMs = options.maxEntryAgeMs ?? (() => Number.POSITIVE_INFINITY);
+  const usable = (entry: CachedContext, t: number): boolean => entry.exp > t && t - entry.at <= maxEntryAgeMs();
   const flights = createSingleFlight<string, CachedContext & { stale: boolean }>({ registry: options.registry });
   const staleServed = getOrCreateCounter(options.registry, { name: metricNames.staleServed, help: 'Requests answered with stale context while the source failed' });
   const refreshAhead = getOrCreateCounter(options.registry, {
@@ -109,21 +118,30 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
     if (invalidatedAt.size > maxInvalidationMarks) invalidatedAt.delete(invalidatedAt.keys().next().value!);
   }
 
+  /** The source, with stale-if-error: an entry expired less than `staleIfErrorMs` ago serves while it fails. */
   async function fetchFromSource(email: string, key: string, previous: CachedContext | undefined): Promise<CachedContext & { stale: boolean }> {
     const startedAt = now();
-    let value: UserContext | null;
     try {
-      value = await source.getUserContext(email);
+      return { ...(await loadFromSource(email, key, startedAt)), stale: false };
     } catch (error) {
       if (previous?.v && startedAt - previous.exp < options.staleIfErrorMs) {
         staleServed.inc();
         logger.warn({ err: error }, 'context source failed: serving stale context');
+        // The slow path took it out of L1 to reach L2: put it back, or the next request (with
+        // Redis down too) would find nothing to serve and fail closed.
+        const keepMs = previous.exp + options.staleIfErrorMs - now();
+        if (keepMs > 0 && l1.remainingTtlMs(key) === undefined) l1.put(key, previous, keepMs);
         return { ...previous, stale: true };
       }
       if (error instanceof AuthctxError && error.status === 503) throw error;
       logger.warn({ err: error }, 'context source failed and no stale context is usable');
       throw new AuthctxError('AUTHCTX_ERR_CONTEXT_UNAVAILABLE', undefined, { cause: error });
     }
+  }
+
+  /** One source call; stores the answer unless the key was invalidated while it ran. Rejects when the source fails. */
+  async function loadFromSource(email: string, key: string, startedAt: number): Promise<CachedContext> {
+    const value = await source.getUserContext(email);
     const at = now();
     const ttlMs = jitterTtl(value ? options.ttlMs : options.negativeTtlMs, options.ttlJitter, random);
     const entry: CachedContext = { v: value, at, exp: at + ttlMs };
@@ -133,7 +151,7 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
       const physicalTtlMs = value ? ttlMs + options.staleIfErrorMs : ttlMs;
       await store.set(key, entry, physicalTtlMs);
     }
-    return { ...entry, stale: false };
+    return entry;
   }
 
   /**
@@ -145,7 +163,7 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
     return flights.do(key, async () => {
       if (expired) await l1.delete(key);
       const cached = await store.get(key);
-      if (cached && cached.exp > now()) return { ...cached, stale: false };
+      if (cached && usable(cached, now())) return { ...cached, stale: false };
       return fetchFromSource(email, key, newest(cached, expired));
     });
   }
@@ -185,13 +203,15 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
     if (entry.exp - t > (entry.exp - entry.at) * refreshAheadFraction) return;
     if (refreshing.has(key) || refreshing.size >= maxRefreshesAhead) return;
     refreshing.add(key);
-    const failed = () => {
-      // A failing source sees one refresh-ahead attempt per second, not one per request.
+    const failed = (error: unknown) => {
+      // A failing source sees one refresh-ahead attempt per second, not one per request; the
+      // entry keeps serving until it expires (nothing stale was served, so nothing is counted as such).
       refreshAheadPausedUntil = now() + 1_000;
       refreshAhead.inc({ outcome: 'error' });
+      logger.debug({ err: error }, 'refresh-ahead failed');
     };
-    fetchFromSource(email, key, entry)
-      .then((fresh) => (fresh.stale ? failed() : refreshAhead.inc({ outcome: 'success' })), failed)
+    loadFromSource(email, key, now())
+      .then(() => refreshAhead.inc({ outcome: 'success' }), failed)
       .finally(() => refreshing.delete(key));
   }
 
@@ -202,7 +222,7 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
       const key = contextKey(email)!;
       const hot = l1.peek(key);
       const t = now();
-      if (hot && hot.exp > t) {
+      if (hot && usable(hot, t)) {
         maybeRefreshAhead(email, key, hot, t);
         return toIdentity(token, hot, false);
       }

@@ -10,7 +10,7 @@ export const metricNames = {
   proxyInFlight: 'authctx_proxy_requests_in_flight',
   upstreamDuration: 'authctx_upstream_duration_seconds', // {outcome}
   upstreamErrors: 'authctx_upstream_errors_total', // {kind: refused|timeout|reset|other}
-  overloadRejections: 'authctx_overload_rejections_total', // {reason}
+  overloadRejections: 'authctx_overload_rejections_total', // {reason: in_flight|event_loop}
   // auth/
   jwtVerifications: 'authctx_jwt_verifications_total', // {result: valid|invalid|expired|cached}
   jwtCacheEntries: 'authctx_jwt_cache_entries',

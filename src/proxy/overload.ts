@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type ELDHistogram } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { ErrorCode } from '../errors.js';
 import { getOrCreateCounter } from '../metrics/get-or-create.js';
@@ -53,13 +53,19 @@ export function createOverloadGuard(options: OverloadGuardOptions): OverloadGuar
   let histogram: ELDHistogram | undefined;
   let timer: NodeJS.Timeout | undefined;
   let delayMs = 0;
+  let lastSampleAt = 0;
 
   function sample(): void {
     if (!histogram) return;
+    const at = performance.now();
+    // How late this very tick ran: a stall that just ended shows here at once, even when the
+    // histogram's own timer has not recorded it yet (timers of one phase run in any order).
+    const lateMs = at - lastSampleAt - sampleIntervalMs;
+    lastSampleAt = at;
     // The longest stall in the last window, not the mean: one 600 ms block among 25 idle ticks
     // averages to ~25 ms, yet every request that arrived during it waited 600 ms.
     const maxMs = histogram.max / 1e6 - resolutionMs;
-    delayMs = Number.isFinite(maxMs) ? Math.max(0, maxMs) : 0;
+    delayMs = Math.max(0, lateMs, Number.isFinite(maxMs) ? maxMs : 0);
     histogram.reset();
   }
 
@@ -82,6 +88,7 @@ export function createOverloadGuard(options: OverloadGuardOptions): OverloadGuar
       if (maxEventLoopDelayMs <= 0 || histogram) return;
       histogram = monitorEventLoopDelay({ resolution: resolutionMs });
       histogram.enable();
+      lastSampleAt = performance.now();
       timer = setInterval(sample, sampleIntervalMs);
       timer.unref();
     },
