@@ -29,6 +29,9 @@ export function composeZones(config: Config, deps: { registry: Registry; logger:
           ...(config.bigqueryDataset ? { dataset: config.bigqueryDataset } : {}),
           ...(config.bigqueryApiEndpoint ? { apiEndpoint: config.bigqueryApiEndpoint } : {}),
           jobTimeoutMs: config.zonesJobTimeout,
+          // The index retries with its own backoff; client-side retry timers would outlive
+          // an aborted load and hold a stopping process open.
+          maxRetries: 0,
           logger,
         });
   const index = createZoneIndex({
