@@ -18,6 +18,8 @@ export interface TieredStore<V> extends CacheStore<V> {
   readonly name: 'tiered';
   /** The L1 store, for the resolver's synchronous hot-path read. */
   readonly l1: MemoryStore<V>;
+  /** L2 only (after a caller's own L1 miss), the hit written back to L1 with its remaining TTL. */
+  getFromL2(key: string): Promise<V | undefined>;
 }
 
 /**
@@ -27,17 +29,21 @@ export interface TieredStore<V> extends CacheStore<V> {
 export function createTieredStore<V>(options: TieredStoreOptions<V>): TieredStore<V> {
   const { l1, l2 } = options;
   const noExpiryTtlMs = options.noExpiryWriteBackTtlMs ?? 60_000;
+  async function getFromL2(key: string): Promise<V | undefined> {
+    const remote = await l2.getWithTtl(key);
+    if (remote === undefined) return undefined;
+    l1.put(key, remote.value, remote.ttlMs ?? noExpiryTtlMs);
+    return remote.value;
+  }
   return {
     name: 'tiered',
     l1,
     async get(key) {
       const local = l1.peek(key);
       if (local !== undefined) return local;
-      const remote = await l2.getWithTtl(key);
-      if (remote === undefined) return undefined;
-      l1.put(key, remote.value, remote.ttlMs ?? noExpiryTtlMs);
-      return remote.value;
+      return getFromL2(key);
     },
+    getFromL2,
     // Awaits L2 so that a later read by another replica sees the value; bounded by the Redis
     // command timeout (the redis store never rejects). A caller on the hot path may `void` it.
     async set(key, value, ttlMs) {

@@ -60,13 +60,15 @@ export function composeContext(
   });
   const source = withCircuitBreaker(rawSource, breaker('source'));
   const l1 = createMemoryStore<CachedContext>({ maxEntries: config.cacheMaxEntries, registry, now });
-  const store: CacheStore<CachedContext> = deps.redis
+  const tiered = deps.redis
     ? createTieredStore({ l1, l2: createRedisStore<CachedContext>({ client: deps.redis, codec: createJsonCodec(isCachedContext), registry, logger, circuit: breaker('redis') }) })
-    : l1;
+    : undefined;
+  const store: CacheStore<CachedContext> = tiered ?? l1;
   const resolver = createContextResolver({
     source,
     store,
     l1,
+    l2Get: tiered?.getFromL2,
     zones: deps.zones,
     ttlMs: config.cacheTtl,
     negativeTtlMs: config.negativeTtl,

@@ -37,6 +37,8 @@ export interface ContextResolverOptions {
   store: CacheStore<CachedContext>;
   /** The store's memory tier, read synchronously on the hot path. */
   l1: MemoryStore<CachedContext>;
+  /** The shared tier below L1 (Redis), read after an L1 miss; unset when memory is the only tier. */
+  l2Get?: ((key: string) => Promise<CachedContext | undefined>) | undefined;
   zones?: ZoneLookup | undefined;
   /** Context TTL (AUTHCTX_CACHE_TTL). */
   ttlMs: number;
@@ -103,6 +105,16 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
     help: 'Background refreshes of entries near expiry, by outcome',
     labelNames: ['outcome'] as const,
   });
+  // Verified tokens are reused from the token cache: normalize each one's email once.
+  const emails = new WeakMap<VerifiedToken, string | null>();
+  function emailOf(token: VerifiedToken): string | null {
+    let email = emails.get(token);
+    if (email === undefined) {
+      email = token.email === undefined ? null : normalizeEmail(token.email);
+      emails.set(token, email);
+    }
+    return email;
+  }
   // Identity (encoded headers + JSON) is built once per cached entry, not per request.
   const memos = new WeakMap<CachedContext, Memo>();
   // Invalidation marks: a source reply that started before an invalidation of its key is
@@ -155,14 +167,12 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
   }
 
   /**
-   * L2 (through the tiered store), then the source; one flight per key. An L1 entry past
-   * its TTL is dropped first so the tiered read reaches Redis (another replica may have
-   * refreshed it), and kept aside for stale-if-error.
+   * After an L1 miss: L2 (another replica may have refreshed the entry), then the source;
+   * one flight per key. An expired L1 entry is kept aside for stale-if-error.
    */
   function resolveSlow(email: string, key: string, expired: CachedContext | undefined): Promise<CachedContext & { stale: boolean }> {
     return flights.do(key, async () => {
-      if (expired) await l1.delete(key);
-      const cached = await store.get(key);
+      const cached = options.l2Get ? await options.l2Get(key) : undefined;
       if (cached && usable(cached, now())) return { ...cached, stale: false };
       return fetchFromSource(email, key, newest(cached, expired));
     });
@@ -217,9 +227,9 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
 
   return {
     resolve(token) {
-      const email = token.email === undefined ? null : normalizeEmail(token.email);
+      const email = emailOf(token);
       if (email === null) throw new AuthctxError('AUTHCTX_ERR_CONTEXT_FORBIDDEN', 'the token carries no usable email');
-      const key = contextKey(email)!;
+      const key = contextKeyPrefix + email;
       const hot = l1.peek(key);
       const t = now();
       if (hot && usable(hot, t)) {
