@@ -1,46 +1,29 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../support/app.js';
-import { startOrigin, type Origin } from '../support/origin.js';
-import { createSeededDatabase, type TestDatabase } from '../support/postgres.js';
+import { startTestStack, type TestStack } from '../support/stack.js';
 import { signToken } from '../support/tokens.js';
-import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
 import { namedUsers } from '../../scripts/seed.js';
 import { baseMetricName, collectMetricRefs } from './metric-refs.js';
 
-let db: TestDatabase;
-let origin: Origin;
-let proxy: RunningApp;
+let stack: TestStack;
 let exposition: string;
-let redis: TestRedisServer;
 
 beforeAll(async () => {
-  db = await createSeededDatabase('metrics_exported', { employees: 20 });
-  origin = await startOrigin();
-  redis = await startRedisServer();
-  proxy = await startApp({
-    AUTHCTX_DATABASE_URL: db.url,
-    AUTHCTX_UPSTREAM_URL: origin.url,
-    REDIS_URL: redis.url,
-    AUTHCTX_ZONES_SOURCE: 'file',
-    AUTHCTX_ZONES_FILE: fileURLToPath(new URL('../../config/zones.example.json', import.meta.url)),
-    AUTHCTX_ADMIN_TOKEN: 'metrics-test',
+  stack = await startTestStack({
+    label: 'metrics_exported',
+    employees: 20,
+    redis: true,
+    env: { AUTHCTX_ZONES_SOURCE: 'file', AUTHCTX_ZONES_FILE: fileURLToPath(new URL('../../config/zones.example.json', import.meta.url)) },
   });
-  // Traffic that touches every part: a miss, a hit, an unknown user, a zone refresh.
-  for (const email of [namedUsers.rina, namedUsers.rina, 'nobody@example.com']) {
-    const token = await signToken({ email });
-    await (await fetch(`${proxy.proxyUrl}/api/x`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
-  }
-  await fetch(`${proxy.adminUrl}/api/admin/zones/refresh`, { method: 'POST', headers: { authorization: 'Bearer metrics-test' } });
-  await fetch(`${proxy.adminUrl}/api/admin/cache/invalidate/${namedUsers.rina}`, { method: 'POST', headers: { authorization: 'Bearer metrics-test' } });
-  exposition = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+  // Traffic that touches every part: a miss, a hit, an unknown user, a zone refresh, an invalidation.
+  for (const email of [namedUsers.rina, namedUsers.rina, 'nobody@example.com']) await (await stack.get(email)).arrayBuffer();
+  await stack.admin('/api/admin/zones/refresh');
+  await stack.admin(`/api/admin/cache/invalidate/${namedUsers.rina}`);
+  exposition = await stack.metrics();
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await redis?.stop();
-  await origin?.close();
-  await db?.drop();
+  await stack?.close();
 });
 
 /** Sample names in a Prometheus text exposition (version 0.0.4). */
