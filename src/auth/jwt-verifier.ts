@@ -100,7 +100,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (typeof role !== 'string' || !roles.has(role)) throw invalid('token role is not accepted');
     if (typeof payload.sub !== 'string' || payload.sub === '') throw invalid('token has no subject');
     const email = typeof payload.email === 'string' && payload.email !== '' ? payload.email : undefined;
-    return Object.freeze({ sub: payload.sub, email, role, expiresAtMs: (payload.exp ?? 0) * 1000, claims: Object.freeze(payload) });
+    return Object.freeze({ sub: payload.sub, email, role, expiresAtMs: (payload.exp ?? 0) * 1000 });
   }
 
   function invalid(reason: string): AuthctxError {

@@ -88,6 +88,11 @@ export function readInboundHeaders(rawHeaders: readonly string[], trustForwarded
 }
 
 function addConnectionTokens(set: Set<string> | undefined, value: string): Set<string> | undefined {
+  // Nearly every client sends just one of these: skip the split.
+  if (value.length <= 10) {
+    const lower = value.toLowerCase();
+    if (lower === 'keep-alive' || lower === 'close') return set;
+  }
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name === '' || name === 'close' || name === 'keep-alive') continue;

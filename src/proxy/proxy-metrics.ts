@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
-import { getOrCreateCounter, getOrCreateGauge, getOrCreateHistogram } from '../metrics/get-or-create.js';
+import { BoundHistogram } from '../metrics/bound-histogram.js';
+import { getOrCreateCounter, getOrCreateGauge } from '../metrics/get-or-create.js';
 import { latencyBucketsSeconds, metricNames } from '../metrics/names.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -18,17 +19,26 @@ export interface ProxyMetrics {
 }
 
 export function createProxyMetrics(registry: Registry, now: () => number): ProxyMetrics {
-  const requests = getOrCreateCounter(registry, {
-    name: metricNames.proxyRequests,
-    help: 'Requests handled on the proxy port, by route kind and status class',
-    labelNames: ['route', 'status_class'] as const,
-  });
-  const duration = getOrCreateHistogram(registry, {
+  const duration = new BoundHistogram({
+    registry,
     name: metricNames.proxyDuration,
     help: 'Time from request start to response end on the proxy port',
-    labelNames: ['route', 'status_class'] as const,
     buckets: latencyBucketsSeconds,
   });
+  // One series per (route kind, status class), bound up front: a request is an array index.
+  const classes = [...statusClasses, 'aborted'] as const;
+  const series = routeKinds.flatMap((route) => classes.map((statusClass) => duration.bind({ route, status_class: statusClass })));
+  duration.exportCountAs(registry, metricNames.proxyRequests, 'Requests handled on the proxy port, by route kind and status class');
+  const routeIndex = Object.fromEntries(routeKinds.map((route, i) => [route, i * classes.length])) as Record<RouteKind, number>;
+
+  const upstream = new BoundHistogram({
+    registry,
+    name: metricNames.upstreamDuration,
+    help: 'Time from dispatch to the backend until its response headers (or failure)',
+    buckets: latencyBucketsSeconds,
+  });
+  const upstreamResponse = upstream.bind({ outcome: 'response' });
+  const upstreamError = upstream.bind({ outcome: 'error' });
   const upstreamErrors = getOrCreateCounter(registry, {
     name: metricNames.upstreamErrors,
     help: 'Backend failures by kind',
@@ -36,32 +46,16 @@ export function createProxyMetrics(registry: Registry, now: () => number): Proxy
   });
   // Zero series exist from the start, so dashboards and alerts see 0 rather than nothing.
   for (const kind of ['timeout', 'unreachable']) upstreamErrors.labels({ kind }).inc(0);
-  // Pre-bound children: label lookup costs more than the increment itself on the hot path.
-  const bound = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-  for (const route of routeKinds) {
-    for (const statusClass of [...statusClasses, 'aborted']) {
-      const labels = { route, status_class: statusClass };
-      bound.set(`${route}:${statusClass}`, { count: requests.labels(labels), time: duration.labels(labels) });
-    }
-  }
-  const upstream = getOrCreateHistogram(registry, {
-    name: metricNames.upstreamDuration,
-    help: 'Time from dispatch to the backend until its response headers (or failure)',
-    labelNames: ['outcome'] as const,
-    buckets: latencyBucketsSeconds,
-  });
-  const upstreamResponse = upstream.labels({ outcome: 'response' });
-  const upstreamError = upstream.labels({ outcome: 'error' });
+
   const metrics: ProxyMetrics = {
     inFlight: 0,
     recordUpstream(seconds, outcome) {
       (outcome === 'response' ? upstreamResponse : upstreamError).observe(seconds);
     },
     record(route, status, startMs, upstreamError) {
-      const statusClass = status === 0 ? 'aborted' : statusClasses[Math.floor(status / 100) - 1] ?? '5xx';
-      const child = bound.get(`${route}:${statusClass}`)!;
-      child.count.inc();
-      child.time.observe((now() - startMs) / 1000);
+      // status 0: the client went away before the response ended ("aborted", the last class).
+      const classIndex = status === 0 ? classes.length - 1 : Math.min(Math.max(Math.floor(status / 100) - 1, 0), 4);
+      series[routeIndex[route] + classIndex]!.observe((now() - startMs) / 1000);
       if (upstreamError) upstreamErrors.inc({ kind: upstreamError === 'AUTHCTX_ERR_PROXY_UPSTREAM_TIMEOUT' ? 'timeout' : 'unreachable' });
     },
   };
