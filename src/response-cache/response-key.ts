@@ -45,8 +45,23 @@ function isListField(field: string): boolean {
   return field === 'regions' || field === 'slots' || field === 'zones';
 }
 
+/**
+ * Memo of `digest`, a pure function: every hit on a cached route hashes the same few
+ * partitions and paths, and a SHA-256 call costs more than the map lookup. Bounded; it holds
+ * no state that could change an answer, so it is shared by every cache instance.
+ */
+const digestMemo = new Map<string, string>();
+const maxDigestMemo = 10_000;
+
 function digest(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+  const text = JSON.stringify(value);
+  let hashed = digestMemo.get(text);
+  if (hashed === undefined) {
+    hashed = createHash('sha256').update(text).digest('base64url');
+    if (digestMemo.size >= maxDigestMemo) digestMemo.clear();
+    digestMemo.set(text, hashed);
+  }
+  return hashed;
 }
 
 export function routeKeyPrefix(keyPrefix: string, route: CachedRouteSpec): string {
