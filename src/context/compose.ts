@@ -10,6 +10,7 @@ import type { ContextSource } from './context-source.js';
 import { createPostgresSource } from './postgres-source.js';
 import { createSupabaseSource } from './supabase-source.js';
 import { parseUserContext } from './validate-context.js';
+import { createRedisSourceLease } from './source-lease.js';
 import { createContextResolver, type CachedContext, type ContextResolver, type ZoneLookup } from './resolver.js';
 import { createCircuitBreaker, withCircuitBreaker } from './circuit-breaker.js';
 
@@ -69,6 +70,8 @@ export function composeContext(
     store,
     l1,
     l2Get: tiered?.getFromL2,
+    lease: deps.redis ? createRedisSourceLease({ client: deps.redis, ttlMs: config.sourceTimeout }) : undefined,
+    leaseWaitMs: config.sourceTimeout,
     zones: deps.zones,
     ttlMs: config.cacheTtl,
     negativeTtlMs: config.negativeTtl,

@@ -12,6 +12,8 @@ import { metricNames } from '../metrics/names.js';
 import { identityHeaderPairs } from '../proxy/identity-headers.js';
 import type { Identity, IdentityResolver } from '../proxy/identity.js';
 import type { ContextSource, UserContext } from './context-source.js';
+import type { SourceLease } from './source-lease.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A cached lookup result, as stored in every tier (JSON in Redis under
@@ -39,6 +41,13 @@ export interface ContextResolverOptions {
   l1: MemoryStore<CachedContext>;
   /** The shared tier below L1 (Redis), read after an L1 miss; unset when memory is the only tier. */
   l2Get?: ((key: string) => Promise<CachedContext | undefined>) | undefined;
+  /**
+   * Cross-replica lease (with Redis): a replica that does not get it waits up to
+   * `leaseWaitMs` for the holder's entry to appear in L2 before calling the source itself.
+   */
+  lease?: SourceLease | undefined;
+  /** Longest wait for another replica's source call; default 0 (no waiting). */
+  leaseWaitMs?: number;
   zones?: ZoneLookup | undefined;
   /** Context TTL (AUTHCTX_CACHE_TTL). */
   ttlMs: number;
@@ -100,6 +109,11 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
   const usable = (entry: CachedContext, t: number): boolean => entry.exp > t && t - entry.at <= maxEntryAgeMs();
   const flights = createSingleFlight<string, CachedContext & { stale: boolean }>({ registry: options.registry });
   const staleServed = getOrCreateCounter(options.registry, { name: metricNames.staleServed, help: 'Requests answered with stale context while the source failed' });
+  const leaseOutcome = getOrCreateCounter(options.registry, {
+    name: metricNames.sourceLease,
+    help: 'Waits for another replica\'s source call: shared (its entry arrived), fetched (called the source after all)',
+    labelNames: ['outcome'] as const,
+  });
   const refreshAhead = getOrCreateCounter(options.registry, {
     name: metricNames.refreshAhead,
     help: 'Background refreshes of entries near expiry, by outcome',
@@ -174,8 +188,38 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
     return flights.do(key, async () => {
       const cached = options.l2Get ? await options.l2Get(key) : undefined;
       if (cached && usable(cached, now())) return { ...cached, stale: false };
+      const lease = options.lease;
+      if (lease && options.l2Get) {
+        const shared = (await lease.acquire(key)) ? undefined : await waitForShared(key, lease, options.l2Get);
+        if (shared) return { ...shared, stale: false };
+        try {
+          return await fetchFromSource(email, key, newest(cached, expired));
+        } finally {
+          lease.release(key);
+        }
+      }
       return fetchFromSource(email, key, newest(cached, expired));
     });
+  }
+
+  /**
+   * Another replica holds the lease: poll L2 with doubling pauses (5 ms, 10 ms, …) for the
+   * entry it is fetching. Returns undefined — this replica then calls the source — when the
+   * lease frees up without an entry (the holder failed) or after `leaseWaitMs`.
+   */
+  async function waitForShared(key: string, lease: SourceLease, l2Get: (key: string) => Promise<CachedContext | undefined>): Promise<CachedContext | undefined> {
+    const deadline = now() + (options.leaseWaitMs ?? 0);
+    for (let pauseMs = 5; now() < deadline; pauseMs *= 2) {
+      await sleep(Math.min(pauseMs, Math.max(1, deadline - now())));
+      const entry = await l2Get(key);
+      if (entry && usable(entry, now())) {
+        leaseOutcome.inc({ outcome: 'shared' });
+        return entry;
+      }
+      if (await lease.acquire(key)) break;
+    }
+    leaseOutcome.inc({ outcome: 'fetched' });
+    return undefined;
   }
 
   function toIdentity(token: VerifiedToken, entry: CachedContext, stale: boolean): Identity {

@@ -24,6 +24,7 @@ export const metricNames = {
   sourceRequests: 'authctx_context_source_requests_total', // {source, outcome: found|not_found|error|timeout|malformed}
   sourceDuration: 'authctx_context_source_duration_seconds', // {source}
   sourceLegacyFallback: 'authctx_context_source_legacy_fallback_total', // {source}
+  sourceLease: 'authctx_context_source_lease_waits_total', // {outcome: shared|fetched}
   staleServed: 'authctx_context_stale_served_total',
   refreshAhead: 'authctx_context_refresh_ahead_total', // {outcome}
   circuitState: 'authctx_circuit_state', // {dependency: source|redis} 0 closed, 1 half-open, 2 open
