@@ -77,6 +77,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: args.verbose ? 'info' : 'warn', destination: pino.destination(2) });
   // Signals are handled from the start: Ctrl-C while PGlite boots stops what has started.
   let stopping = false;
+  // eslint-disable-next-line prefer-const -- the signal handler reads it before it is assigned
   let stack: DemoStack | undefined;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -36,9 +36,7 @@ export function isIdentityHeader(name: string): boolean {
  * well-formed UTF-16 (a lone surrogate) is refused.
  */
 export function encodeHeaderValue(value: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (/^[\x20-\x7e]*$/.test(value)) return value;
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) return undefined;
   // A lone UTF-16 surrogate (possible in a JWT claim: JSON allows "\ud800") has no UTF-8
   // form; encodeURIComponent would throw. Refuse it like a control character.

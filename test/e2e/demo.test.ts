@@ -4,13 +4,13 @@
  * `curl` line the demo prints — parsed back into a request and sent with fetch — and
  * checks each answer against what the printout promises. Needs no system Postgres or Redis.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../support/cli.js';
 import { startDemoStack } from '../../demo/stack.js';
 import type { DemoRequest, DemoToken, Scenario } from '../../demo/scenarios.js';
 
@@ -139,24 +139,10 @@ describe('npm run demo', () => {
   });
 });
 
-/** dist/ is rebuilt when a source file is newer than the compiled demo. */
-function ensureBuilt(root: string): void {
-  const compiled = join(root, 'dist', 'demo', 'demo.js');
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-      const path = join(dir, entry.name);
-      return Math.max(max, entry.isDirectory() ? newest(path) : entry.name.endsWith('.ts') ? statSync(path).mtimeMs : 0);
-    }, 0);
-  const sources = Math.max(...['src', 'demo', 'scripts'].map((d) => newest(join(root, d))));
-  if (existsSync(compiled) && statSync(compiled).mtimeMs >= sources) return;
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-  expect(existsSync(compiled), `npm run build failed:\n${build.stdout}${build.stderr}`).toBe(true);
-}
-
 describe('node dist/demo/demo.js', () => {
   it('stops the whole process tree with exit code 0 on Ctrl-C (SIGINT)', { timeout: 60_000 }, async () => {
     const root = join(import.meta.dirname, '..', '..');
-    ensureBuilt(root);
+    buildCli();
     const child = spawn(process.execPath, [join(root, 'dist', 'demo', 'demo.js'), '--port', '0', '--json'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { namedUsers } from '../../scripts/seed.js';
+import { buildCli, cliPath } from '../support/cli.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { createSeededDatabase, type TestDatabase } from '../support/postgres.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
@@ -15,27 +14,12 @@ const root = new URL('../..', import.meta.url).pathname;
 /** SIGTERM to exit with Redis down: the drain plus closing pools (ms), with CI slack; a leftover 2 s timer fails it. */
 const exitBoundMs = 1_500;
 
-/**
- * The CLI as shipped (`node dist/src/main.js start`). A stale dist/ is not what this tree
- * would ship: then the tree is compiled into a private directory instead.
- */
+/** The CLI as shipped (`node dist/src/main.js start`), rebuilt first when dist/ is stale. */
 function builtMain(): string {
-  const main = join(root, 'dist/src/main.js');
-  if (existsSync(main) && statSync(main).mtimeMs > newestMtime(join(root, 'src'))) return main;
-  const outDir = join(root, 'node_modules/.cache/authctx-fault-build');
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`);
-  return join(outDir, 'src/main.js');
+  buildCli();
+  return cliPath;
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 let db: TestDatabase;
 let origin: Origin;

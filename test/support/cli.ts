@@ -7,13 +7,15 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const cliPath = `${repoRoot}dist/src/main.js`;
 
 /**
- * Compiles src/ to dist/ (`tsc -p tsconfig.build.json`) so tests can run the real CLI.
- * Test files run in parallel workers: a file lock keeps two builds from writing dist/ at once.
+ * Compiles the project to dist/ (`npm run build`: the native TypeScript compiler) unless
+ * dist/ is newer than every source file, so tests run the real CLI and demo. Test files run
+ * in parallel workers: a file lock keeps two builds from writing dist/ at once.
  */
 export function buildCli(): void {
   if (isBuildFresh()) return;
+  const tsc = `${repoRoot}node_modules/typescript-native/bin/tsc`;
   try {
-    execFileSync('flock', ['/tmp/authctx-test-build.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
+    execFileSync('flock', ['/tmp/authctx-test-build.lock', process.execPath, tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'pipe' });
   } catch (error) {
     // tsc still emits on type errors (the typecheck step reports those); only a missing output is fatal here.
     const output = String((error as { stdout?: Buffer }).stdout ?? '');
@@ -21,12 +23,15 @@ export function buildCli(): void {
   }
 }
 
-/** True when dist/src/main.js is newer than every file under src/ (another test file just built it). */
+/** True when dist/src/main.js is newer than every file the build compiles (another test file just built it). */
 function isBuildFresh(): boolean {
   if (!existsSync(cliPath)) return false;
   const builtAt = statSync(cliPath).mtimeMs;
-  const files = readdirSync(`${repoRoot}src`, { recursive: true, withFileTypes: true });
-  return files.every((f) => !f.isFile() || statSync(`${f.parentPath}/${f.name}`).mtimeMs < builtAt);
+  return ['src', 'demo', 'scripts', 'bench'].every((dir) => {
+    if (!existsSync(`${repoRoot}${dir}`)) return true;
+    const files = readdirSync(`${repoRoot}${dir}`, { recursive: true, withFileTypes: true });
+    return files.every((f) => !f.isFile() || !f.name.endsWith('.ts') || statSync(`${f.parentPath}/${f.name}`).mtimeMs < builtAt);
+  });
 }
 
 export interface CliResult {
