@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -9,11 +8,11 @@ import { createJwksProvider } from './auth/jwks-provider.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { TokenCache } from './auth/token-cache.js';
 import type { Config } from './config/schema.js';
-import { errorResponse } from './errors.js';
 import { createMetricsRegistry } from './metrics/registry.js';
 import { createUpstream } from './proxy/forward.js';
 import { createTokenIdentityResolver, type IdentityResolver } from './proxy/identity.js';
 import { createProxyHandler } from './proxy/proxy-server.js';
+import { createProxyListener } from './proxy/proxy-listener.js';
 import { createProxyMetrics, type ProxyMetrics } from './proxy/proxy-metrics.js';
 import { createRouteMatcher } from './proxy/route-match.js';
 import { createWebSocketProxy } from './proxy/websocket.js';
@@ -167,33 +166,10 @@ export function buildApp(config: Config, deps: AppDeps): App {
     admit: config.maxInFlight > 0 || config.maxEventLoopDelay > 0 ? overload.admit : undefined,
   });
 
-  const proxyServer = createServer(
-    {
-      maxHeaderSize: config.maxHeaderSize,
-      requestTimeout: config.requestTimeout,
-      headersTimeout: config.headersTimeout,
-      keepAliveTimeout: 65_000,
-    },
-    handler.handleRequest,
-  );
-  proxyServer.on('upgrade', handler.handleUpgrade);
-  // authctx is a reverse proxy: CONNECT tunnels are refused, not silently dropped.
-  proxyServer.on('connect', (_req, socket: Socket) => {
-    const { status, body } = errorResponse('AUTHCTX_ERR_PROXY_BAD_REQUEST', 'CONNECT is not supported');
-    socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
-  proxyServer.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
-    // Requests Node's parser refuses (RFC 9112 framing: CL+TE, bad chunking, oversize headers).
-    if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const { status, body } = errorResponse(tooLarge ? 'AUTHCTX_ERR_PROXY_HEADERS_TOO_LARGE' : 'AUTHCTX_ERR_PROXY_BAD_REQUEST');
-    socket.end(
-      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  const proxyServer = createProxyListener(handler, {
+    maxHeaderBytes: config.maxHeaderSize,
+    requestTimeoutMs: config.requestTimeout,
+    headersTimeoutMs: config.headersTimeout,
   });
 
   const actions: AdminActions = {

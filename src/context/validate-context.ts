@@ -48,8 +48,3 @@ export function parseUserContext(raw: unknown, expectedEmail: string): UserConte
   };
   return context;
 }
-
-/** DESIGN.md: cache keys and lookups use the trimmed, lower-cased email. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
