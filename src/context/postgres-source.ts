@@ -5,11 +5,10 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { normalizeEmail } from '../cache/cache-key.js';
 import { AuthctxError } from '../errors.js';
-import type { ContextSource, ContextSourceCallOptions, UserContext } from './context-source.js';
+import type { ContextSource, UserContext } from './context-source.js';
 import { assertFunctionName, defaultFunctionName } from './function-name.js';
-import { runSourceCall } from './source-call.js';
+import { createSourceLookup } from './source-call.js';
 import { createSourceMetrics } from './source-metrics.js';
 import { parseUserContext } from './validate-context.js';
 
@@ -90,19 +89,8 @@ export function createPostgresSource(options: PostgresSourceOptions): ContextSou
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
-    async getUserContext(rawEmail: string, callOptions?: ContextSourceCallOptions): Promise<UserContext | null> {
-      if (closed) throw new AuthctxError('AUTHCTX_ERR_CONTEXT_UNAVAILABLE', 'the context source is closed');
-      const email = normalizeEmail(rawEmail);
-      return runSourceCall({
-        metrics,
-        timeoutMs,
-        signal: callOptions?.signal,
-        invalidEmail: email === null,
-        // pg cannot cancel a pooled query on abort; query_timeout and statement_timeout bound it.
-        call: () => (email === null ? Promise.resolve(null) : lookup(email)),
-        classify,
-      });
-    },
+    // pg cannot cancel a pooled query on abort; query_timeout and statement_timeout bound it.
+    getUserContext: createSourceLookup({ isClosed: () => closed !== undefined, metrics, timeoutMs, classify, lookup: (email) => lookup(email) }),
     close() {
       closed ??= pool.end();
       return closed;

@@ -3,7 +3,8 @@
  * abort signal, an error the port promises, and the metrics.
  */
 import { AuthctxError } from '../errors.js';
-import type { UserContext } from './context-source.js';
+import { normalizeEmail } from '../cache/cache-key.js';
+import type { ContextSourceCallOptions, UserContext } from './context-source.js';
 import type { SourceMetrics, SourceOutcome } from './source-metrics.js';
 
 export interface SourceCall {
@@ -60,4 +61,29 @@ export async function runSourceCall(options: SourceCall): Promise<UserContext | 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `getUserContext` as both adapters implement it: refused once closed, the email normalized
+ * (an invalid one is simply not found), and the adapter's own lookup run by `runSourceCall`.
+ */
+export function createSourceLookup(options: {
+  isClosed: () => boolean;
+  metrics: SourceMetrics;
+  timeoutMs: number;
+  classify: (error: unknown) => AuthctxError;
+  lookup: (email: string, signal: AbortSignal) => Promise<UserContext | null>;
+}): (rawEmail: string, callOptions?: ContextSourceCallOptions) => Promise<UserContext | null> {
+  return async (rawEmail, callOptions) => {
+    if (options.isClosed()) throw new AuthctxError('AUTHCTX_ERR_CONTEXT_UNAVAILABLE', 'the context source is closed');
+    const email = normalizeEmail(rawEmail);
+    return runSourceCall({
+      metrics: options.metrics,
+      timeoutMs: options.timeoutMs,
+      signal: callOptions?.signal,
+      invalidEmail: email === null,
+      call: (signal) => (email === null ? Promise.resolve(null) : options.lookup(email, signal)),
+      classify: options.classify,
+    });
+  };
 }

@@ -7,14 +7,13 @@
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { normalizeEmail } from '../cache/cache-key.js';
 import { AuthctxError } from '../errors.js';
-import type { ContextSource, ContextSourceCallOptions, UserContext } from './context-source.js';
+import type { ContextSource, UserContext } from './context-source.js';
 import { assertFunctionName, defaultFunctionName } from './function-name.js';
 import { fetchLegacyContext } from './legacy-fallback.js';
 import { createPooledFetch } from './pooled-fetch.js';
 import { PostgrestReplyError, unwrapReply } from './postgrest-reply.js';
-import { runSourceCall } from './source-call.js';
+import { createSourceLookup } from './source-call.js';
 import { createSourceMetrics } from './source-metrics.js';
 import { parseUserContext } from './validate-context.js';
 
@@ -138,18 +137,7 @@ export function createSupabaseSource(options: SupabaseSourceOptions): ContextSou
   let closed = false;
   return {
     kind: 'supabase',
-    async getUserContext(rawEmail: string, callOptions?: ContextSourceCallOptions): Promise<UserContext | null> {
-      if (closed) throw new AuthctxError('AUTHCTX_ERR_CONTEXT_UNAVAILABLE', 'the context source is closed');
-      const email = normalizeEmail(rawEmail);
-      return runSourceCall({
-        metrics,
-        timeoutMs,
-        signal: callOptions?.signal,
-        invalidEmail: email === null,
-        call: (signal) => (email === null ? Promise.resolve(null) : lookup(email, signal)),
-        classify: classifySupabaseError,
-      });
-    },
+    getUserContext: createSourceLookup({ isClosed: () => closed, metrics, timeoutMs, classify: classifySupabaseError, lookup }),
     async close() {
       closed = true;
       await pooled.close();
