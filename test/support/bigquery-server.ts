@@ -26,6 +26,11 @@ export function createLoopbackAuthClient(): OAuth2Client {
 export interface BigQueryServerOptions {
   /** Project id the client must use. Default `test-project`. */
   projectId?: string;
+  /**
+   * Checks the bearer token instead of expecting `testAccessToken`: e.g. verifies the
+   * self-signed JWT a service-account key file produces (the real credential path).
+   */
+  verifyBearer?: (token: string) => Promise<boolean>;
 }
 
 interface JobState {
@@ -162,7 +167,9 @@ export async function startBigQueryServer(options: BigQueryServerOptions = {}): 
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const describe = `${req.method} ${url.pathname}`;
 
-    if (req.headers.authorization !== `Bearer ${testAccessToken}`) {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const authorized = options.verifyBearer ? bearer !== undefined && (await options.verifyBearer(bearer)) : bearer === testAccessToken;
+    if (!authorized) {
       unexpected.push(`${describe} (authorization: ${req.headers.authorization ?? 'none'})`);
       sendError(res, 401, 'Request is missing required authentication credential.');
       return;
