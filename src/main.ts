@@ -20,8 +20,8 @@ const usage = `usage: authctx [start | check-config | migrate | --help | --versi
 Configuration comes from environment variables and an optional YAML file named by
 AUTHCTX_CONFIG; see README.md and config/authctx.example.yaml.`;
 
-function readConfig(): Config {
-  return loadConfig({ env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
+function readConfig(purpose: 'serve' | 'migrate' = 'serve'): Config {
+  return loadConfig({ env: process.env, readFile: (path) => readFileSync(path, 'utf8'), purpose });
 }
 
 function fail(error: unknown): never {
@@ -67,7 +67,7 @@ function checkConfig(): void {
 }
 
 async function migrate(): Promise<void> {
-  const config = readConfig();
+  const config = readConfig('migrate');
   if (!config.databaseUrl) throw new ConfigError(['AUTHCTX_DATABASE_URL: required by "authctx migrate"']);
   const logger = createLogger({ level: config.logLevel });
   const { runMigrations } = await import('./cli/migrate.js');

@@ -7,6 +7,12 @@ export interface LoadConfigInput {
   env: Readonly<Record<string, string | undefined>>;
   /** Reads the file named by AUTHCTX_CONFIG; injected so tests need no files. */
   readFile?: (path: string) => string;
+  /**
+   * What the configuration is for. `serve` (default) also requires a way to verify tokens and
+   * a usable context source; `migrate` needs only the database, so `npm run migrate` works
+   * before anything else is set up.
+   */
+  purpose?: 'serve' | 'migrate';
 }
 
 /** Thrown when the configuration is invalid; `problems` names every bad option at once. */
@@ -44,7 +50,7 @@ export function loadConfig(input: LoadConfigInput): Config {
   }
 
   applyDerivedDefaults(values);
-  checkCombinations(values as Config, problems);
+  if (input.purpose !== 'migrate') checkCombinations(values as Config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values) as Config;
 }
