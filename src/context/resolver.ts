@@ -111,7 +111,7 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
   const staleServed = getOrCreateCounter(options.registry, { name: metricNames.staleServed, help: 'Requests answered with stale context while the source failed' });
   const leaseOutcome = getOrCreateCounter(options.registry, {
     name: metricNames.sourceLease,
-    help: 'Waits for another replica\'s source call: shared (its entry arrived), fetched (called the source after all)',
+    help: 'Cold misses that found another replica\'s entry (shared) or waited for it in vain and called the source (fetched)',
     labelNames: ['outcome'] as const,
   });
   const refreshAhead = getOrCreateCounter(options.registry, {
@@ -190,7 +190,7 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
       if (cached && usable(cached, now())) return { ...cached, stale: false };
       const lease = options.lease;
       if (lease && options.l2Get) {
-        const shared = (await lease.acquire(key)) ? undefined : await waitForShared(key, lease, options.l2Get);
+        const shared = await takeLeaseOrShare(key, lease, options.l2Get);
         if (shared) return { ...shared, stale: false };
         try {
           return await fetchFromSource(email, key, newest(cached, expired));
@@ -203,23 +203,39 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
   }
 
   /**
-   * Another replica holds the lease: poll L2 with doubling pauses (5 ms, 10 ms, …) for the
-   * entry it is fetching. Returns undefined — this replica then calls the source — when the
-   * lease frees up without an entry (the holder failed) or after `leaseWaitMs`.
+   * Takes the cross-replica lease (then returns undefined: this replica calls the source) or
+   * waits for the holder's entry in L2, polling with doubling pauses (5 ms, 10 ms, …). After
+   * every successful take, L2 is read once more (one more round trip per cold miss): a
+   * holder stores its entry before it releases, so an entry that landed between our last
+   * read and the take is used, not fetched again. Gives up waiting after `leaseWaitMs` and
+   * calls the source anyway.
    */
-  async function waitForShared(key: string, lease: SourceLease, l2Get: (key: string) => Promise<CachedContext | undefined>): Promise<CachedContext | undefined> {
-    const deadline = now() + (options.leaseWaitMs ?? 0);
-    for (let pauseMs = 5; now() < deadline; pauseMs *= 2) {
-      await sleep(Math.min(pauseMs, Math.max(1, deadline - now())));
+  async function takeLeaseOrShare(key: string, lease: SourceLease, l2Get: (key: string) => Promise<CachedContext | undefined>): Promise<CachedContext | undefined> {
+    const usableFromL2 = async () => {
       const entry = await l2Get(key);
-      if (entry && usable(entry, now())) {
+      return entry && usable(entry, now()) ? entry : undefined;
+    };
+    const deadline = now() + (options.leaseWaitMs ?? 0);
+    for (let pauseMs = 5; ; pauseMs *= 2) {
+      if (await lease.acquire(key)) {
+        const landed = await usableFromL2();
+        if (landed) {
+          lease.release(key);
+          leaseOutcome.inc({ outcome: 'shared' });
+        }
+        return landed;
+      }
+      if (now() >= deadline) {
+        leaseOutcome.inc({ outcome: 'fetched' });
+        return undefined;
+      }
+      await sleep(Math.min(pauseMs, Math.max(1, deadline - now())));
+      const entry = await usableFromL2();
+      if (entry) {
         leaseOutcome.inc({ outcome: 'shared' });
         return entry;
       }
-      if (await lease.acquire(key)) break;
     }
-    leaseOutcome.inc({ outcome: 'fetched' });
-    return undefined;
   }
 
   function toIdentity(token: VerifiedToken, entry: CachedContext, stale: boolean): Identity {

@@ -3,6 +3,7 @@ import { startApp, type RunningApp } from '../support/app.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { signToken } from '../support/tokens.js';
 import { generatedEmail } from '../../scripts/seed.js';
+import { metricValue, waitUntil } from '../faults/support/fault-helpers.js';
 
 let stack: TestStack;
 let second: RunningApp;
@@ -22,6 +23,11 @@ beforeAll(async () => {
     REDIS_URL: stack.redis!.url,
     ...env,
   });
+  // Until a replica's Redis connection is up it cannot coordinate (a lease it cannot ask for
+  // is taken as granted): start once both are connected.
+  for (const replica of [stack.proxy, second]) {
+    await waitUntil('the replica is connected to Redis', async () => (await metricValue(replica.adminUrl, 'authctx_redis_connected', { client: 'cache' })) === 1);
+  }
 });
 
 afterAll(async () => {
