@@ -61,8 +61,9 @@ export function composeContext(
   });
   const source = withCircuitBreaker(rawSource, breaker('source'));
   const l1 = createMemoryStore<CachedContext>({ maxEntries: config.cacheMaxEntries, registry, now });
+  const redisCircuit = deps.redis ? breaker('redis') : undefined;
   const tiered = deps.redis
-    ? createTieredStore({ l1, l2: createRedisStore<CachedContext>({ client: deps.redis, codec: createJsonCodec(isCachedContext), registry, logger, circuit: breaker('redis') }) })
+    ? createTieredStore({ l1, l2: createRedisStore<CachedContext>({ client: deps.redis, codec: createJsonCodec(isCachedContext), registry, logger, circuit: redisCircuit }) })
     : undefined;
   const store: CacheStore<CachedContext> = tiered ?? l1;
   const resolver = createContextResolver({
@@ -70,7 +71,9 @@ export function composeContext(
     store,
     l1,
     l2Get: tiered?.getFromL2,
-    lease: deps.redis ? createRedisSourceLease({ client: deps.redis, ttlMs: config.sourceTimeout }) : undefined,
+    lease: deps.redis
+      ? createRedisSourceLease({ client: deps.redis, ttlMs: config.sourceTimeout, available: () => redisCircuit?.state === 'closed' })
+      : undefined,
     leaseWaitMs: config.sourceTimeout,
     zones: deps.zones,
     ttlMs: config.cacheTtl,

@@ -190,12 +190,12 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
       if (cached && usable(cached, now())) return { ...cached, stale: false };
       const lease = options.lease;
       if (lease && options.l2Get) {
-        const shared = await takeLeaseOrShare(key, lease, options.l2Get);
+        const { shared, holding } = await takeLeaseOrShare(key, lease, options.l2Get);
         if (shared) return { ...shared, stale: false };
         try {
           return await fetchFromSource(email, key, newest(cached, expired));
         } finally {
-          lease.release(key);
+          if (holding) lease.release(key);
         }
       }
       return fetchFromSource(email, key, newest(cached, expired));
@@ -210,30 +210,35 @@ export function createContextResolver(options: ContextResolverOptions): ContextR
    * read and the take is used, not fetched again. Gives up waiting after `leaseWaitMs` and
    * calls the source anyway.
    */
-  async function takeLeaseOrShare(key: string, lease: SourceLease, l2Get: (key: string) => Promise<CachedContext | undefined>): Promise<CachedContext | undefined> {
+  async function takeLeaseOrShare(
+    key: string,
+    lease: SourceLease,
+    l2Get: (key: string) => Promise<CachedContext | undefined>,
+  ): Promise<{ shared?: CachedContext; holding: boolean }> {
     const usableFromL2 = async () => {
       const entry = await l2Get(key);
       return entry && usable(entry, now()) ? entry : undefined;
     };
     const deadline = now() + (options.leaseWaitMs ?? 0);
     for (let pauseMs = 5; ; pauseMs *= 2) {
-      if (await lease.acquire(key)) {
+      const state = await lease.acquire(key);
+      if (state === 'unavailable') return { holding: false };
+      if (state === 'taken') {
         const landed = await usableFromL2();
-        if (landed) {
-          lease.release(key);
-          leaseOutcome.inc({ outcome: 'shared' });
-        }
-        return landed;
+        if (!landed) return { holding: true };
+        lease.release(key);
+        leaseOutcome.inc({ outcome: 'shared' });
+        return { shared: landed, holding: false };
       }
       if (now() >= deadline) {
         leaseOutcome.inc({ outcome: 'fetched' });
-        return undefined;
+        return { holding: false };
       }
       await sleep(Math.min(pauseMs, Math.max(1, deadline - now())));
       const entry = await usableFromL2();
       if (entry) {
         leaseOutcome.inc({ outcome: 'shared' });
-        return entry;
+        return { shared: entry, holding: false };
       }
     }
   }

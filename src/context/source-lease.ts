@@ -7,23 +7,34 @@ import type { RedisClient } from '../cache/redis-client.js';
  * one source call per TTL across the fleet, not one per replica.
  */
 export interface SourceLease {
-  /** True when this replica should call the source: it took the lease, or Redis could not tell. */
-  acquire(key: string): Promise<boolean>;
+  /**
+   * `taken`: this replica holds the lease and calls the source. `held`: another replica does.
+   * `unavailable`: Redis cannot coordinate now (its circuit is open, or the command failed):
+   * call the source without the lease, paying no Redis round trip.
+   */
+  acquire(key: string): Promise<'taken' | 'held' | 'unavailable'>;
   release(key: string): void;
 }
 
 const leasePrefix = 'authctx:v1:lease:';
 
-export function createRedisSourceLease(options: { client: RedisClient; ttlMs: number }): SourceLease {
+export function createRedisSourceLease(options: {
+  client: RedisClient;
+  /** Lease lifetime: the source timeout, so a crashed holder blocks nobody for longer. */
+  ttlMs: number;
+  /** False while Redis's circuit is not closed: the lease is not even asked for. */
+  available: () => boolean;
+}): SourceLease {
   const { client, ttlMs } = options;
   const leaseKey = (key: string) => leasePrefix + key.slice(key.lastIndexOf(':') + 1);
   return {
     async acquire(key) {
+      if (!options.available()) return 'unavailable';
       try {
-        return (await client.set(leaseKey(key), '1', 'PX', ttlMs, 'NX')) === 'OK';
+        return (await client.set(leaseKey(key), '1', 'PX', ttlMs, 'NX')) === 'OK' ? 'taken' : 'held';
       } catch {
         // Redis is down or slow: nobody can share an entry through it either, so go alone.
-        return true;
+        return 'unavailable';
       }
     },
     release(key) {
