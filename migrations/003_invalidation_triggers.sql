@@ -35,19 +35,11 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_ids uuid[];
 begin
-  if tg_op = 'INSERT' then
-    v_ids := array[new.employee_id];
-  elsif tg_op = 'DELETE' then
-    v_ids := array[old.employee_id];
-  else
-    v_ids := array[old.employee_id, new.employee_id];
-  end if;
+  -- OLD is null on INSERT and NEW on DELETE (PostgreSQL 11+): both covers every operation.
   perform pg_catalog.pg_notify('authctx_invalidate', e.email_normalized)
   from public.employees e
-  where e.id = any (v_ids);
+  where e.id in (old.employee_id, new.employee_id);
   return null;
 end
 $$;
@@ -78,15 +70,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_codes text[];
+  v_codes text[] := array[old.code, new.code];  -- OLD/NEW null where absent (PostgreSQL 11+)
 begin
-  if tg_op = 'INSERT' then
-    v_codes := array[new.code];
-  elsif tg_op = 'DELETE' then
-    v_codes := array[old.code];
-  else
-    v_codes := array[old.code, new.code];
-  end if;
   perform pg_catalog.pg_notify('authctx_invalidate', e.email_normalized)
   from public.employees e
   where e.region_code = any (v_codes)

@@ -79,7 +79,7 @@ export const configSchema = {
   sourceMaxConnections: option({ env: 'AUTHCTX_SOURCE_MAX_CONNECTIONS', envAliases: ['DB_MAX_CONNECTIONS'], parse: intType(1, 1_000), default: 20, doc: 'connection pool size to the source' }),
   sourcePoolTimeout: option({ env: 'AUTHCTX_SOURCE_POOL_TIMEOUT', envAliases: ['DB_POOL_TIMEOUT'], parse: durationOrSeconds(), default: 30_000, doc: 'wait for a free pooled connection (DB_POOL_TIMEOUT is seconds)' }),
   sourceRetries: option({ env: 'AUTHCTX_SOURCE_RETRIES', parse: intType(0, 5), default: 2, doc: 'retries on connection errors, with backoff' }),
-  notifyChannel: option({ env: 'AUTHCTX_NOTIFY_CHANNEL', parse: sqlIdentifierType, default: 'authctx_invalidate', doc: 'Postgres channel the migration\'s triggers notify' }),
+  notifyChannel: option({ env: 'AUTHCTX_NOTIFY_CHANNEL', parse: sqlIdentifierType, default: 'authctx_invalidate', doc: 'Postgres channel to LISTEN on; the shipped triggers notify authctx_invalidate, so change it only together with your own triggers' }),
   databaseListen: option({ env: 'AUTHCTX_DATABASE_LISTEN', parse: boolType, default: true, doc: 'LISTEN for invalidations when AUTHCTX_DATABASE_URL is set' }),
   invalidationGrace: option({ env: 'AUTHCTX_INVALIDATION_GRACE', parse: durationType, default: 5_000, doc: 'while the Redis invalidation subscription or the Postgres LISTEN is down, cached contexts older than this are re-read (bounds how long a missed invalidation can live)' }),
   circuitFailures: option({ env: 'AUTHCTX_CIRCUIT_FAILURES', parse: intType(1, 1_000), default: 5, doc: 'consecutive failures of the context source (or of Redis) that open its circuit breaker' }),

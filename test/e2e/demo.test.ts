@@ -69,36 +69,28 @@ async function run(scenario: Scenario): Promise<void> {
   if (scenario.expect.backendUntouched) expect(stack.backend.hits, 'the backend was called').toBe(hitsBefore);
 }
 
+/** The scenarios the demo prints, in order. */
+const scenarioNames = [
+  'forwarded request',
+  'spoofed identity header',
+  'another role and region',
+  'auth-context route',
+  'unknown user',
+  'forged token',
+  'public route',
+  'cache stats',
+  'invalidate one user',
+  'metrics',
+];
+
 describe('npm run demo', () => {
   it('prints tokens for three seeded users of different roles and regions, an unknown user and a forged token', () => {
     expect(stack.tokens.map((t) => t.env)).toEqual(['RINA_TOKEN', 'ADMIN_TOKEN', 'SARI_TOKEN', 'UNKNOWN_TOKEN', 'FORGED_TOKEN']);
     expect(stack.database.employees).toBeGreaterThanOrEqual(300);
-    expect(stack.scenarios.map((s) => s.name)).toEqual([
-      'forwarded request',
-      'spoofed identity header',
-      'another role and region',
-      'auth-context route',
-      'unknown user',
-      'forged token',
-      'public route',
-      'cache stats',
-      'invalidate one user',
-      'metrics',
-    ]);
+    expect(stack.scenarios.map((s) => s.name)).toEqual(scenarioNames);
   });
 
-  for (const [index, name] of [
-    'forwarded request',
-    'spoofed identity header',
-    'another role and region',
-    'auth-context route',
-    'unknown user',
-    'forged token',
-    'public route',
-    'cache stats',
-    'invalidate one user',
-    'metrics',
-  ].entries()) {
+  for (const [index, name] of scenarioNames.entries()) {
     it(`answers the printed curl line ${index + 1} (${name}) as the printout says`, async () => {
       const scenario = stack.scenarios.find((s) => s.name === name);
       expect(scenario).toBeDefined();

@@ -5,7 +5,7 @@ import { startApp, type RunningApp } from '../support/app.js';
 import { headerValues, startOrigin, type Origin } from '../support/origin.js';
 import { createSeededDatabase, type TestDatabase } from '../support/postgres.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
-import { activeResources, expectNoLeakedResources, metricValue, timedGet, waitUntil } from './support/fault-helpers.js';
+import { activeResources, expectNoLeakedResources, metricValue, timedGet, waitUntil, onceAsync } from './support/fault-helpers.js';
 
 const adminToken = 'test-admin-token';
 /** The bound: every replica drops its copy within a second. */
@@ -37,14 +37,10 @@ beforeAll(async () => {
   }
 });
 
-let supportClosed: Promise<void> | undefined;
-function closeSupport(): Promise<void> {
-  supportClosed ??= (async () => {
-    await origin?.close();
-    await redis?.stop();
-  })();
-  return supportClosed;
-}
+const closeSupport = onceAsync(async () => {
+  await origin?.close();
+  await redis?.stop();
+});
 
 afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.stop()));

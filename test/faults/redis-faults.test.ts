@@ -6,7 +6,7 @@ import { startApp, type RunningApp } from '../support/app.js';
 import { startOrigin, type Origin } from '../support/origin.js';
 import { createSeededDatabase, type TestDatabase } from '../support/postgres.js';
 import { startRedisServer, type TestRedisServer } from '../support/redis-server.js';
-import { activeResources, expectNoLeakedResources, expectWithin, metricValue, timedGet, waitUntil } from './support/fault-helpers.js';
+import { activeResources, expectNoLeakedResources, expectWithin, metricValue, timedGet, waitUntil, onceAsync } from './support/fault-helpers.js';
 
 const commandTimeoutMs = 50;
 const graceMs = 2_000;
@@ -43,14 +43,10 @@ beforeAll(async () => {
   await waitUntil('subscribed to the invalidation channel', async () => (await metric('authctx_invalidation_subscribed', { channel: 'redis' })) === 1);
 });
 
-let supportClosed: Promise<void> | undefined;
-function closeSupport(): Promise<void> {
-  supportClosed ??= (async () => {
-    await origin?.close();
-    await redis?.stop();
-  })();
-  return supportClosed;
-}
+const closeSupport = onceAsync(async () => {
+  await origin?.close();
+  await redis?.stop();
+});
 
 afterAll(async () => {
   await proxy?.stop();

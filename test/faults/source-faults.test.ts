@@ -4,7 +4,7 @@ import { startApp, type RunningApp } from '../support/app.js';
 import { headerValues, startOrigin, type Origin } from '../support/origin.js';
 import { createSeededDatabase, type TestDatabase } from '../support/postgres.js';
 import { startPostgrestServer, type PostgrestServer } from '../support/postgrest-server.js';
-import { activeResources, expectNoLeakedResources, expectWithin, metricValue, timedGet, waitUntil } from './support/fault-helpers.js';
+import { activeResources, expectNoLeakedResources, expectWithin, metricValue, timedGet, waitUntil, onceAsync } from './support/fault-helpers.js';
 import { startTcpFaultProxy, type TcpFaultProxy } from './support/tcp-fault-proxy.js';
 
 const serviceRoleKey = 'test-service-role-key';
@@ -49,15 +49,11 @@ beforeAll(async () => {
   );
 });
 
-let supportClosed: Promise<void> | undefined;
-function closeSupport(): Promise<void> {
-  supportClosed ??= (async () => {
-    await origin?.close();
-    await faults?.close();
-    await postgrest?.close();
-  })();
-  return supportClosed;
-}
+const closeSupport = onceAsync(async () => {
+  await origin?.close();
+  await faults?.close();
+  await postgrest?.close();
+});
 
 afterAll(async () => {
   await proxy?.stop();

@@ -10,6 +10,8 @@
  * `jobComplete: false`, and errors use Google's body `{ error: { code, message, errors, status } }`.
  * Any other request is answered 404 and recorded in `unexpected`, so a test can assert none came.
  */
+import { createBigQueryZoneSource, type BigQueryZoneSourceOptions } from '../../src/zones/bigquery-zone-source.js';
+import type { ZoneSource } from '../../src/zones/zone-source.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuth2Client } from 'google-auth-library';
@@ -21,6 +23,19 @@ export function createLoopbackAuthClient(): OAuth2Client {
   const client = new OAuth2Client();
   client.setCredentials({ access_token: testAccessToken, token_type: 'Bearer' });
   return client;
+}
+
+/** The real BigQuery zone source pointed at a local server, with the loopback auth client. */
+export function loopbackZoneSource(server: BigQueryServer, extra: Partial<BigQueryZoneSourceOptions> = {}): ZoneSource {
+  return createBigQueryZoneSource({
+    projectId: server.projectId,
+    apiEndpoint: server.url,
+    authClient: createLoopbackAuthClient(),
+    dataset: 'reference',
+    jobTimeoutMs: 5_000,
+    maxRetries: 0,
+    ...extra,
+  });
 }
 
 export interface BigQueryServerOptions {

@@ -1,20 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { AuthctxError } from '../../src/errors.js';
-import { createBigQueryZoneSource, type BigQueryZoneSourceOptions } from '../../src/zones/bigquery-zone-source.js';
-import { createLoopbackAuthClient, startBigQueryServer, type BigQueryServer } from '../support/bigquery-server.js';
+import type { BigQueryZoneSourceOptions } from '../../src/zones/bigquery-zone-source.js';
+import { loopbackZoneSource, startBigQueryServer, type BigQueryServer } from '../support/bigquery-server.js';
 import { runZoneSourceContract } from './zone-source-contract.js';
 
-function sourceFor(server: BigQueryServer, extra: Partial<BigQueryZoneSourceOptions> = {}) {
-  return createBigQueryZoneSource({
-    projectId: server.projectId,
-    apiEndpoint: server.url,
-    authClient: createLoopbackAuthClient(),
-    dataset: 'reference',
-    jobTimeoutMs: 5_000,
-    maxRetries: 0,
-    ...extra,
-  });
-}
+const sourceFor = loopbackZoneSource;
 
 runZoneSourceContract('bigquery', async (rows) => {
   const server = await startBigQueryServer();

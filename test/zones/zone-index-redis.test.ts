@@ -3,9 +3,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createBigQueryZoneSource } from '../../src/zones/bigquery-zone-source.js';
 import { createZoneIndex, type ZoneIndex, type ZoneIndexOptions } from '../../src/zones/zone-index.js';
-import { createLoopbackAuthClient, startBigQueryServer, type BigQueryServer } from '../support/bigquery-server.js';
+import { loopbackZoneSource, startBigQueryServer, type BigQueryServer } from '../support/bigquery-server.js';
 
 const dayMs = 24 * 3_600_000;
 const sample: [string, string][] = [
@@ -36,14 +35,7 @@ afterEach(async () => {
 
 function replica(extra: Partial<ZoneIndexOptions> = {}): ZoneIndex {
   const index = createZoneIndex({
-    source: createBigQueryZoneSource({
-      projectId: server.projectId,
-      apiEndpoint: server.url,
-      authClient: createLoopbackAuthClient(),
-      dataset: 'reference',
-      jobTimeoutMs: 5_000,
-      maxRetries: 0,
-    }),
+    source: loopbackZoneSource(server),
     refreshIntervalMs: dayMs,
     jobTimeoutMs: 5_000,
     redis,

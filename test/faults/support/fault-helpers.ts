@@ -84,3 +84,12 @@ export async function expectNoLeakedResources(before: ResourceCounts, timeoutMs 
     throw new Error(`${error.message}; still: ${excess().join(', ')}`);
   });
 }
+
+/**
+ * `fn` run at most once; later calls get the first call's promise. Fault suites close their
+ * support servers inside a "closes cleanly" test and again in afterAll.
+ */
+export function onceAsync(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
+}
